@@ -1,0 +1,40 @@
+# convgif: `make gallery` and `make test` work on a fresh clone.
+# The virtual environment is (re)built when it is missing or pyproject.toml changed.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# PyTorch is an optional cross-check for the tests: installed only from a local
+# wheel (never the multi-GB registry build); the tests skip it when absent.
+TORCH_WHEEL := $(firstword $(wildcard /opt/wheels/torch-2.13.0*cp311*.whl))
+
+.PHONY: all gallery test lint bench clean setup
+
+all: test
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(if $(TORCH_WHEEL),-$(BIN)/python -m pip install --quiet "$(TORCH_WHEEL)")
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+gallery: $(STAMP)
+	$(BIN)/convgif gallery --out gallery
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check convgif tests benchmarks
+	$(BIN)/ruff format --check convgif tests benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
