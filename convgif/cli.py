@@ -21,7 +21,7 @@ F = Callable[..., Any]
 class ConvgifGroup(click.Group):
     """A group whose errors are a single line and exit status 2."""
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:  # noqa: D102
+    def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
         try:
             return super().main(*args, **kwargs)

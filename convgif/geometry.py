@@ -70,7 +70,7 @@ def _axis_input_index(spec: ConvSpec, axis: int) -> tuple[int | None, ...]:
     for g in range(length):
         offset = g - before
         if spec.transposed:
-            real = 0 <= offset and offset % stride == 0 and offset // stride < size
+            real = offset >= 0 and offset % stride == 0 and offset // stride < size
             indices.append(offset // stride if real else None)
         else:
             indices.append(offset if 0 <= offset < size else None)

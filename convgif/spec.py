@@ -150,7 +150,7 @@ def resolve_padding(
         if text == "valid":
             return (0, 0, 0, 0), "valid"
         if text == "full":
-            ph, pw = (d * (k - 1) for d, k in zip(dilation, kernel_size))
+            ph, pw = (d * (k - 1) for d, k in zip(dilation, kernel_size, strict=True))
             return (ph, ph, pw, pw), "full"
         if text == "same":
             top, bottom = _same_padding_1d(
@@ -288,7 +288,7 @@ class ConvSpec:
     @property
     def effective_kernel_size(self) -> Pair:
         """The dilated kernel's extent, ``d·(k−1)+1``."""
-        return _pair(d * (k - 1) + 1 for d, k in zip(self.dilation, self.kernel_size))
+        return _pair(d * (k - 1) + 1 for d, k in zip(self.dilation, self.kernel_size, strict=True))
 
     @property
     def padding_pairs(self) -> tuple[Pair, Pair]:
@@ -319,7 +319,7 @@ class ConvSpec:
     @property
     def zero_inserted_size(self) -> Pair:
         """Input with ``s−1`` zeros between cells: ``(i−1)·s+1`` (transposed)."""
-        return _pair((i - 1) * s + 1 for i, s in zip(self.input_size, self.stride))
+        return _pair((i - 1) * s + 1 for i, s in zip(self.input_size, self.stride, strict=True))
 
     @property
     def display_padding(self) -> Sides:
@@ -332,7 +332,7 @@ class ConvSpec:
         if not self.transposed:
             return self.padding
         t, b, left, r = self.padding
-        (gh, gw) = (d * (k - 1) for d, k in zip(self.dilation, self.kernel_size))
+        (gh, gw) = (d * (k - 1) for d, k in zip(self.dilation, self.kernel_size, strict=True))
         oph, opw = self.output_padding
         return (gh - t, gh - b + oph, gw - left, gw - r + opw)
 
@@ -401,10 +401,7 @@ class ConvSpec:
         """A short one-line summary of the parameters, for captions."""
         show = _show
         t, b, left, r = self.padding
-        if t == b and left == r:
-            pad = show((t, left))
-        else:
-            pad = f"{t},{b},{left},{r}"
+        pad = show((t, left)) if t == b and left == r else f"{t},{b},{left},{r}"
         if self.padding_name:
             pad = f"{self.padding_name} ({pad})"
         kind = {"conv": "conv", "max": "max pool", "avg": "avg pool"}[self.mode]
