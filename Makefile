@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # wheel (never the multi-GB registry build); the tests skip it when absent.
 TORCH_WHEEL := $(firstword $(wildcard /opt/wheels/torch-2.13.0*cp311*.whl))
 
-.PHONY: all gallery test lint bench clean setup
+.PHONY: all gallery test lint bench clean setup readme
 
 all: test
 
@@ -38,3 +38,6 @@ bench: $(STAMP)
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+readme: $(STAMP)
+	$(BIN)/python -m convgif.docs README.md

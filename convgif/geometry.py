@@ -157,10 +157,13 @@ class Geometry:
             If the input cell is cropped from the drawing (a transposed padding
             larger than the dilated kernel) or out of range.
         """
-        return (
-            self._row_index.index(input_cell[0]),
-            self._col_index.index(input_cell[1]),
-        )
+        try:
+            return (
+                self._row_index.index(input_cell[0]),
+                self._col_index.index(input_cell[1]),
+            )
+        except ValueError:
+            raise IndexError(f"input cell {input_cell} is not drawn") from None
 
     def kernel_window(self, output: Cell) -> tuple[Cell, ...]:
         """Grid cells under the kernel taps for one output cell, tap by tap."""

@@ -28,8 +28,10 @@ DEFAULTS = {
     "output_padding": 0,
 }
 
-_PAIR_RE = re.compile(r"^\s*(\d+)\s*(?:[xX×]\s*(\d+))?\s*$")
-_SIDES_RE = re.compile(r"^\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*$")
+# Signs are accepted by the patterns so that "-1" is reported as breaking the
+# minimum ("must not be negative") rather than as malformed.
+_PAIR_RE = re.compile(r"^\s*([+-]?\d+)\s*(?:[xX×]\s*([+-]?\d+))?\s*$")
+_SIDES_RE = re.compile(r"^\s*([+-]?\d+)\s*,\s*([+-]?\d+)\s*,\s*([+-]?\d+)\s*,\s*([+-]?\d+)\s*$")
 
 
 class SpecError(ValueError):
@@ -92,7 +94,8 @@ def parse_pair(value: object, name: str, minimum: int = 1) -> Pair:
         raise _fail(name, f"must be {form}, got {_describe_value(value)}")
     if min(pair) < minimum:  # type: ignore[type-var]
         shown = value if not isinstance(value, (tuple, list)) else "x".join(map(str, pair))
-        raise _fail(name, f"must be at least {minimum}, got {shown}")
+        rule = "must not be negative" if minimum == 0 else f"must be at least {minimum}"
+        raise _fail(name, f"{rule}, got {shown}")
     return (int(pair[0]), int(pair[1]))  # type: ignore[arg-type]
 
 
@@ -163,6 +166,8 @@ def resolve_padding(
         match = _SIDES_RE.match(text)
         if match:
             t, b, left, r = (int(g) for g in match.groups())
+            if min(t, b, left, r) < 0:
+                raise _fail("padding", f"must not be negative, got {value.strip()}")
             return (t, b, left, r), None
         if _PAIR_RE.match(text):
             ph, pw = parse_pair(text, "padding", minimum=0)
@@ -174,8 +179,12 @@ def resolve_padding(
         if min(value) < 0:
             raise _fail("padding", f"must not be negative, got {tuple(value)}")
         return (int(value[0]), int(value[1]), int(value[2]), int(value[3])), None
-    if isinstance(value, int) and not isinstance(value, bool) and value < 0:
-        raise _fail("padding", f"must not be negative, got {value}")
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    is_pair = isinstance(value, (tuple, list)) and len(value) == 2
+    if not (is_int or is_pair) or (
+        is_pair and not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    ):
+        raise _fail("padding", f"must be {form}, got {value!r}")
     ph, pw = parse_pair(value, "padding", minimum=0)
     return (ph, ph, pw, pw), None
 
@@ -236,8 +245,29 @@ class ConvSpec:
             self.transposed,
         )
         put("padding", sides)
-        put("padding_name", name if name is not None else self.padding_name)
+        put("padding_name", name if name is not None else self._kept_padding_name(sides))
         self._validate()
+
+    def _kept_padding_name(self, sides: Sides) -> str | None:
+        """The given ``padding_name`` if it still resolves to ``sides``, else None.
+
+        ``dataclasses.replace`` passes the resolved padding with the old name;
+        after a change of stride or size the name may no longer describe it.
+        """
+        if self.padding_name not in PADDING_NAMES:
+            return None
+        try:
+            named, _ = resolve_padding(
+                self.padding_name,
+                self.input_size,
+                self.kernel_size,
+                self.stride,
+                self.dilation,
+                self.transposed,
+            )
+        except SpecError:
+            return None
+        return self.padding_name if named == sides else None
 
     # -- validation -------------------------------------------------------
     def _validate(self) -> None:
@@ -265,8 +295,9 @@ class ConvSpec:
             if self.output_size[axis] < 1:
                 raise _fail(
                     "padding",
-                    f"too large: the transposed output {name} would be "
-                    f"{self.output_size[axis]} (it must be at least 1)",
+                    f"too large for this transposed convolution: it crops its whole output "
+                    f"(the output {name} would be {self.output_size[axis]}, "
+                    f"it must be at least 1)",
                 )
 
     def _validate_pooling(self) -> None:
@@ -276,12 +307,14 @@ class ConvSpec:
             raise _fail("dilation", "average pooling has no dilation (PyTorch's avg_pool2d)")
         t, b, left, r = self.padding
         for name, pads, axis in (("height", (t, b), 0), ("width", (left, r), 1)):
-            half = self.effective_kernel_size[axis] // 2
+            # PyTorch checks the plain kernel size here, not the dilated one
+            # (max_pool2d refuses kernel 3, dilation 2, padding 2).
+            half = self.kernel_size[axis] // 2
             if max(pads) > half:
                 raise _fail(
                     "padding",
-                    f"pooling padding must be at most half the kernel (PyTorch's rule): "
-                    f"{max(pads)} > {half} in {name}",
+                    f"pooling padding must be at most half the kernel size (PyTorch's rule), "
+                    f"but the {name} has padding {max(pads)} and kernel {self.kernel_size[axis]}",
                 )
 
     # -- derived values ---------------------------------------------------
