@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
 
-from convgif.spec import DEFAULTS, MODES, ConvSpec, SpecError
+from convgif.api import DEFAULT_DURATION_MS, DEFAULT_MAX_FRAMES, LAYOUTS, MAX_DURATION_MS
+from convgif.errors import ConvgifError
+from convgif.spec import DEFAULTS, MODES, ConvSpec
 
 F = Callable[..., Any]
 
@@ -30,9 +34,13 @@ class ConvgifGroup(click.Group):
         except click.ClickException as error:
             click.echo(f"convgif: error: {error.format_message()}", err=True)
             sys.exit(error.exit_code)
-        except SpecError as error:
+        except ConvgifError as error:
             click.echo(f"convgif: error: {error}", err=True)
             sys.exit(2)
+        except OSError as error:
+            where = f"cannot write {error.filename}: " if error.filename else ""
+            click.echo(f"convgif: error: {where}{error.strerror or error}", err=True)
+            sys.exit(1)
         except (click.Abort, KeyboardInterrupt):
             click.echo("convgif: interrupted", err=True)
             sys.exit(130)
@@ -138,6 +146,211 @@ def geometry(as_json: bool, **options: Any) -> None:
     for row in layout.cell_kinds():
         click.echo("  " + " ".join(kind.letter for kind in row))
     click.echo("(i input, p padding, z inserted zero)")
+
+
+@cli.command()
+@spec_options
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    show_default=True,
+    help="File to write; the suffix picks the format: .gif, .png (APNG), .webp, or with "
+    "--step a still: .png, .svg, .pdf.  [default: named after the spec, in the current "
+    "directory]",
+)
+@click.option(
+    "--layout",
+    type=click.Choice(LAYOUTS),
+    default="oblique",
+    show_default=True,
+    help="oblique: the guide's slanted planes; flat: side by side in 2-D (reads better "
+    "for large or very non-square grids).",
+)
+@click.option(
+    "--theme",
+    default="default",
+    show_default=True,
+    metavar="NAME|PATH",
+    help="Colours and line weights: default, dark (dark slides), contrast (colour-blind "
+    "safe, print), or a TOML file of your own.",
+)
+@click.option(
+    "--duration-ms",
+    type=click.IntRange(min=1, max=MAX_DURATION_MS),
+    default=DEFAULT_DURATION_MS,
+    show_default=True,
+    help="Time each frame (step) is shown.",
+)
+@click.option(
+    "--fps",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    show_default=True,
+    help="Frames per second, instead of --duration-ms.",
+)
+@click.option(
+    "--scale",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Size of the whole figure: cells, lines and text (and of SVG/PDF stills).",
+)
+@click.option(
+    "--dpi", type=float, default=100.0, show_default=True, help="Pixels per inch of raster output."
+)
+@click.option(
+    "--caption/--no-caption",
+    default=False,
+    show_default=True,
+    help="Write the parameters and the output-size arithmetic under the figure.",
+)
+@click.option(
+    "--transparent/--opaque",
+    default=False,
+    show_default=True,
+    help="Transparent background (for slides).",
+)
+@click.option(
+    "--frames",
+    "frames_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    show_default=True,
+    metavar="DIR",
+    help="Write one PNG per step into DIR instead of an animation.",
+)
+@click.option(
+    "--step",
+    type=click.IntRange(min=0),
+    default=None,
+    show_default=True,
+    metavar="N",
+    help="Draw only step N (0-based, row-major over the output) as a still: "
+    "-o fig.png, fig.svg or fig.pdf (papers and PDFs cannot embed GIFs).",
+)
+@click.option(
+    "--max-frames",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_FRAMES,
+    show_default=True,
+    help="Refuse a spec with more steps (frames) than this.",
+)
+def render(
+    output: Path | None,
+    frames_dir: Path | None,
+    fps: float | None,
+    duration_ms: int,
+    **options: Any,
+) -> None:
+    """Draw a convolution as an animated GIF (or APNG, WebP, stills, a folder of PNGs)."""
+    from convgif.api import RenderOptions, render_frames, render_to_file
+
+    context = click.get_current_context()
+    if fps is not None:
+        if context.get_parameter_source("duration_ms") != click.core.ParameterSource.DEFAULT:
+            raise click.UsageError("--fps and --duration-ms are mutually exclusive; give one")
+        duration_ms = max(1, round(1000.0 / fps))
+    spec = build_spec(options)
+    if frames_dir is not None and output is not None:
+        raise click.UsageError("--frames and --output are mutually exclusive; give one")
+    settings = RenderOptions(duration_ms=duration_ms, **options)
+    if frames_dir is not None:
+        written = render_frames(spec, frames_dir, settings)
+    else:
+        written = render_to_file(spec, output, settings)
+    click.echo(str(written.path))
+
+
+@cli.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("gallery"),
+    show_default=True,
+    help="Directory the GIFs are written to.",
+)
+@click.option(
+    "--only",
+    multiple=True,
+    metavar="NAME",
+    help="Render only this figure (repeat, or separate names with commas).",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes.  [default: the number of cores]",
+)
+@click.option("--list", "list_only", is_flag=True, help="List the figures and exit.")
+@click.option(
+    "--gallery",
+    "gallery_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The gallery TOML.  [default: templates/gallery.toml]",
+)
+def gallery(
+    out_dir: Path,
+    only: tuple[str, ...],
+    jobs: int | None,
+    list_only: bool,
+    gallery_file: Path | None,
+) -> None:
+    """Render every figure of the gallery (templates/gallery.toml), in parallel."""
+    from convgif import gallery as figures
+
+    entries = figures.select(
+        figures.load_gallery(gallery_file), [n for item in only for n in item.split(",") if n]
+    )
+    if list_only:
+        for entry in entries:
+            click.echo(
+                f"{entry.name}\t{entry.caption}"
+                + (f"\t(error: {entry.error})" if entry.error else "")
+            )
+        return
+    started = time.perf_counter()
+    results = figures.build_gallery(entries, out_dir, jobs)
+    failed = []
+    frames = size_bytes = 0
+    if sys.stdout.isatty():
+        with click.progressbar(
+            results,
+            length=len(entries),
+            label="rendering",
+            item_show_func=lambda r: r.name if r else "",
+        ) as bar:
+            done = list(bar)
+    else:
+        done = []
+        for result in results:
+            done.append(result)
+            click.echo(
+                f"{result.name}: "
+                + (
+                    f"{result.frame_count} frames, {result.size_bytes} bytes"
+                    if result.ok
+                    else f"FAILED: {result.error}"
+                )
+            )
+    for result in done:
+        if result.ok:
+            frames += result.frame_count
+            size_bytes += result.size_bytes
+        else:
+            failed.append(result)
+    seconds = time.perf_counter() - started
+    for result in failed:
+        click.echo(f"convgif: error: {result.name}: {result.error}", err=True)
+    click.echo(
+        f"{len(done) - len(failed)} figures, {frames} frames, {size_bytes} bytes, {seconds:.1f} s"
+        + (f", {len(failed)} failed" if failed else "")
+    )
+    if failed:
+        sys.exit(1)
 
 
 def main() -> None:

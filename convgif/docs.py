@@ -44,7 +44,9 @@ def gallery_markdown(entries: Sequence[FigureEntry], folder: str = "gallery") ->
 def options_markdown(command: click.Command) -> str:
     """A Markdown table of a command's options, from its click definition."""
     lines = ["| option | default | meaning |", "|---|---|---|"]
-    context = click.Context(command, info_name=command.name)
+    context = click.Context(
+        command, info_name=command.name, help_option_names=["-h", "--help"]
+    )
     for param in command.get_params(context):
         if not isinstance(param, click.Option) or param.hidden:
             continue

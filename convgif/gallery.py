@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from convgif.errors import ConvgifError
 from convgif.spec import ConvSpec
 
 GALLERY_SUFFIX = ".gif"
 _SPEC_KEYS = frozenset(f.name for f in dataclasses.fields(ConvSpec) if f.init) - {"padding_name"}
 
 
-class GalleryError(ValueError):
+class GalleryError(ConvgifError):
     """The gallery file itself cannot be used (missing, not TOML, unknown ``--only``)."""
 
 

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from convgif.errors import ConvgifError
+
 Pair = tuple[int, int]
 Sides = tuple[int, int, int, int]
 Mode = Literal["conv", "max", "avg"]
@@ -34,7 +36,7 @@ _PAIR_RE = re.compile(r"^\s*([+-]?\d+)\s*(?:[xX×]\s*([+-]?\d+))?\s*$")
 _SIDES_RE = re.compile(r"^\s*([+-]?\d+)\s*,\s*([+-]?\d+)\s*,\s*([+-]?\d+)\s*,\s*([+-]?\d+)\s*$")
 
 
-class SpecError(ValueError):
+class SpecError(ConvgifError):
     """A spec that PyTorch would refuse, or that gives an empty output.
 
     The message names the command-line option and the rule it broke; the CLI

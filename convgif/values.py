@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from convgif.errors import ConvgifError
 from convgif.geometry import Cell
 from convgif.spec import ConvSpec, Pair
 
@@ -51,7 +52,7 @@ _MINUS = "\N{MINUS SIGN}"
 _NOISE = 1e-9
 
 
-class ValuesError(ValueError):
+class ValuesError(ConvgifError):
     """Values that cannot be used: unreadable, wrong shape, or a refused option.
 
     The message is one line starting with the command-line option it concerns

@@ -1,0 +1,241 @@
+"""The Python API: render a spec to a file or a folder of frames.
+
+Everything is checked before the first frame is drawn (output path, theme,
+options, frame count), so a bad call costs nothing and writes nothing. The
+drawing and writing modules are imported only when a figure is made.
+
+Example
+-------
+>>> from convgif import ConvSpec                                # doctest: +SKIP
+>>> from convgif.api import RenderOptions, render_to_file      # doctest: +SKIP
+>>> render_to_file(ConvSpec(input_size=5, padding=1, stride=2), None,
+...                RenderOptions(layout="flat"))                # doctest: +SKIP
+Written(path=PosixPath('conv_i5_k3_p1_s2.gif'), frame_count=9, size_bytes=...)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from convgif.errors import ConvgifError
+from convgif.spec import ConvSpec
+
+if TYPE_CHECKING:  # pragma: no cover - typing only; the heavy modules load lazily
+    from convgif.render import Renderer
+    from convgif.writers import Written
+
+LAYOUTS = ("oblique", "flat")
+DEFAULT_DURATION_MS = 1000
+DEFAULT_MAX_FRAMES = 3000
+MAX_DURATION_MS = 655_350  # the longest GIF delay: 65535 centiseconds
+
+
+class RenderError(ConvgifError):
+    """A render option that cannot be used; the message starts with the option."""
+
+
+def _number(name: str, value: object, minimum: float, maximum: float | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise RenderError(f"--{name}: must be a number, got {value!r}")
+    if not math.isfinite(value) or value < minimum or (maximum is not None and value > maximum):
+        bound = f"from {minimum:g} to {maximum:g}" if maximum is not None else f">= {minimum:g}"
+        raise RenderError(f"--{name}: must be {bound}, got {value}")
+
+
+def _integer(name: str, value: object, minimum: int, maximum: int | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise RenderError(f"--{name}: must be a whole number, got {value!r}")
+    _number(name, value, minimum, maximum)
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """How to draw and write a figure (the ``convgif render`` options).
+
+    Attributes
+    ----------
+    layout
+        ``oblique`` (the guide's slanted view) or ``flat`` (side by side).
+    theme
+        A theme name (``templates/themes/NAME.toml``) or a path to a TOML file.
+    duration_ms
+        Time each frame is shown.
+    scale
+        Size factor of the whole figure (cells, lines, text).
+    dpi
+        Pixels per inch of raster output.
+    caption
+        Write the parameters and the output-size arithmetic under the figure.
+    transparent
+        Transparent background.
+    max_frames
+        Refuse specs with more steps than this.
+    step
+        Render only this step (0-based, row-major over the output) as a still.
+    """
+
+    layout: str = "oblique"
+    theme: str | Path = "default"
+    duration_ms: int = DEFAULT_DURATION_MS
+    scale: float = 1.0
+    dpi: float = 100.0
+    caption: bool = False
+    transparent: bool = False
+    max_frames: int = DEFAULT_MAX_FRAMES
+    step: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.layout not in LAYOUTS:
+            raise RenderError(f"--layout: must be one of {', '.join(LAYOUTS)}, got {self.layout!r}")
+        if not isinstance(self.theme, (str, Path)) or not str(self.theme):
+            raise RenderError(f"--theme: must be a theme name or a path, got {self.theme!r}")
+        _integer("duration-ms", self.duration_ms, 1, MAX_DURATION_MS)
+        _number("scale", self.scale, 0.05, 20.0)
+        _number("dpi", self.dpi, 10.0, 2400.0)
+        _integer("max-frames", self.max_frames, 1)
+        if self.step is not None:
+            _integer("step", self.step, 0)
+        for name in ("caption", "transparent"):
+            if not isinstance(getattr(self, name), bool):
+                raise RenderError(f"--{name}: must be true or false, got {getattr(self, name)!r}")
+
+
+def default_output(spec: ConvSpec, options: RenderOptions) -> Path:
+    """The file written when no output is given: named after the spec, in the current directory.
+
+    ``conv_i5_k3_p1_s2.gif`` for an animation, ``conv_i5_k3_p1_s2_step4.png``
+    for a still of step 4.
+    """
+    if options.step is None:
+        return Path(spec.slug() + ".gif")
+    return Path(f"{spec.slug()}_step{options.step}.png")
+
+
+def _check_frames(spec: ConvSpec, options: RenderOptions) -> None:
+    if options.step is not None:
+        if options.step >= spec.step_count:
+            raise RenderError(
+                f"--step: must be from 0 to {spec.step_count - 1} (this spec has "
+                f"{spec.step_count} steps), got {options.step}"
+            )
+        return
+    if spec.step_count > options.max_frames:
+        raise RenderError(
+            f"--max-frames: this spec has {spec.step_count} steps (frames), more than the "
+            f"limit of {options.max_frames}; raise it with --max-frames {spec.step_count} "
+            f"or draw one step with --step N"
+        )
+
+
+def _renderer(spec: ConvSpec, options: RenderOptions) -> Renderer:
+    """Load the theme and lay the figure out (raises before anything is drawn)."""
+    from convgif.render import Renderer, Style
+    from convgif.theme import load_theme
+
+    style = Style(
+        theme=load_theme(options.theme),
+        layout=options.layout,  # type: ignore[arg-type]
+        scale=float(options.scale),
+        dpi=float(options.dpi),
+        caption=options.caption,
+        transparent=options.transparent,
+    )
+    return Renderer(spec, style)
+
+
+def render_to_file(
+    spec: ConvSpec, output: str | Path | None, options: RenderOptions | None = None
+) -> Written:
+    """Render an animation (or, with ``options.step``, one still) to a file.
+
+    Parameters
+    ----------
+    spec
+        The convolution.
+    output
+        The file; its suffix picks the format: ``.gif``, ``.png`` (APNG) or
+        ``.webp`` for an animation; ``.png``, ``.svg`` or ``.pdf`` for a still.
+        None: :func:`default_output` in the current directory.
+    options
+        How to draw it.
+
+    Returns
+    -------
+    Written
+        The path, frame count and size of what was written.
+
+    Raises
+    ------
+    RenderError, ThemeError, OutputError
+        Before anything is drawn or written (one-line messages naming the
+        option).
+    """
+    from convgif.writers import ANIMATION_SUFFIXES, STILL_SUFFIXES, check_output_path
+
+    options = options if options is not None else RenderOptions()
+    path = Path(output) if output is not None else default_output(spec, options)
+    suffix = path.suffix.lower()
+    if options.step is None and suffix in STILL_SUFFIXES and suffix not in ANIMATION_SUFFIXES:
+        raise RenderError(
+            f"--output: {suffix} is for a still; add --step N to draw one step, or write "
+            f"the animation as .gif, .png (APNG) or .webp"
+        )
+    suffixes = STILL_SUFFIXES if options.step is not None else ANIMATION_SUFFIXES
+    path = check_output_path(path, suffixes, "--output")
+    _check_frames(spec, options)
+    renderer = _renderer(spec, options)
+    if options.step is None:
+        from convgif.writers import write_animation
+
+        return write_animation(
+            path,
+            renderer.frames(),
+            duration_ms=options.duration_ms,
+            palette=renderer.palette(),
+            loop=0,
+            transparent=options.transparent,
+        )
+    if suffix == ".png":
+        from convgif.writers import write_image
+
+        # The still is exactly the animation's frame, in the same colours.
+        return write_image(path, renderer.frame(options.step), palette=renderer.palette())
+    from convgif.writers import save_figure
+
+    return save_figure(path, renderer.figure_for_step(options.step))
+
+
+def render_frames(
+    spec: ConvSpec, directory: str | Path, options: RenderOptions | None = None
+) -> Written:
+    """Write one PNG per step (``step_00.png`` ...) into ``directory``.
+
+    Raises
+    ------
+    RenderError, ThemeError, OutputError
+        Before anything is drawn or written.
+    """
+    from convgif.writers import write_frames
+
+    options = options if options is not None else RenderOptions()
+    if options.step is not None:
+        raise RenderError("--frames: writes every step; leave out --step")
+    _check_frames(spec, options)
+    renderer = _renderer(spec, options)
+    return write_frames(Path(directory), _Sized(renderer), palette=renderer.palette())
+
+
+class _Sized:
+    """The renderer's frames with a length, so file numbers get the right width."""
+
+    def __init__(self, renderer: Renderer) -> None:
+        self.renderer = renderer
+
+    def __len__(self) -> int:
+        return len(self.renderer)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return self.renderer.frames()

@@ -1,0 +1,456 @@
+"""The renderer: frames of a convolution, drawn with matplotlib's Agg canvas.
+
+No pyplot and no global matplotlib state: every figure is a
+:class:`matplotlib.figure.Figure` on its own :class:`FigureCanvasAgg`, and the
+rc settings that decide pixels are applied with :func:`matplotlib.rc_context`
+while a figure is built, so a user's ``matplotlibrc`` cannot change them.
+
+An animation draws the static scene (both planes, their grids, the caption)
+once, keeps it as a pixel buffer, and for each step restores that buffer and
+draws only what moves: the window's taps and outline, the four connecting
+lines and the current output cell. It writes no files (see
+:mod:`convgif.writers`).
+
+Extra drawing (the numbers of a numerical figure) plugs in as a
+:class:`Layer`: its static artists are drawn once with the scene, its moving
+artists are updated and drawn each step.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import matplotlib
+import numpy as np
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection, PolyCollection
+from matplotlib.figure import Figure
+from matplotlib.patches import Polygon
+
+from convgif.api import RenderError
+from convgif.geometry import CellKind, Geometry, Step
+from convgif.layout import LAYOUTS, Layout, LayoutKind, Plane, make_layout
+from convgif.spec import ConvSpec
+from convgif.theme import RGB, Theme, load_theme
+from convgif.theme import palette as theme_palette
+
+# One cell is 0.3 inch at scale 1: 30 px at the default 100 dpi, the size of
+# the guide's figures.
+CELL_INCH = 0.3
+DEFAULT_DPI = 100
+# Refuse images larger than this (width x height): a typo in --scale must not
+# allocate gigabytes.
+MAX_PIXELS = 40_000_000
+MAX_SIDE_PX = 65_535  # a GIF stores its width and height as 16-bit numbers
+
+# rc settings that change pixels, applied while a figure is built and first
+# drawn so a user's matplotlibrc cannot change the output: matplotlib's
+# defaults, except that dashes are in points rather than multiples of the line
+# width. (SVG/PDF settings are the writer's, at save time.)
+_RC: dict[str, Any] = {
+    "lines.scale_dashes": False,
+    "path.snap": True,
+    "path.simplify": True,
+    "path.simplify_threshold": 0.111111111111,
+    "agg.path.chunksize": 0,
+    "text.hinting": "default",
+    "text.antialiased": True,
+    "text.usetex": False,
+    "axes.unicode_minus": True,
+}
+
+
+@dataclass(frozen=True)
+class Style:
+    """How a figure looks, apart from the spec.
+
+    Attributes
+    ----------
+    theme
+        Colours, line weights, fonts.
+    layout
+        ``oblique`` (the guide's slanted planes) or ``flat`` (side by side).
+    scale
+        Size factor of the whole figure (cells, lines, text); also the size of
+        SVG/PDF stills.
+    dpi
+        Pixels per inch of raster output.
+    caption
+        Write the parameters and the output-size arithmetic under the figure.
+    transparent
+        Transparent background instead of the theme's.
+    """
+
+    theme: Theme = field(default_factory=load_theme)
+    layout: LayoutKind = "oblique"
+    scale: float = 1.0
+    dpi: float = DEFAULT_DPI
+    caption: bool = False
+    transparent: bool = False
+
+    def __post_init__(self) -> None:
+        if self.layout not in LAYOUTS:
+            raise RenderError(f"--layout: must be one of {', '.join(LAYOUTS)}, got {self.layout!r}")
+        for name in ("scale", "dpi"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise RenderError(f"--{name}: must be a number, got {value!r}")
+            if not math.isfinite(value) or value <= 0:
+                raise RenderError(f"--{name}: must be positive, got {value}")
+        if self.cell_px < 4:
+            raise RenderError(
+                f"--scale/--dpi: a cell would be {self.cell_px} px wide; use a larger "
+                f"--scale or --dpi (at least 4 px per cell)"
+            )
+
+    @property
+    def cell_px(self) -> int:
+        """Side of a cell in pixels (whole pixels keep the flat layout crisp)."""
+        return round(CELL_INCH * self.scale * self.dpi)
+
+    def points(self, length_pt: float) -> float:
+        """A theme length in points, at this scale."""
+        return length_pt * self.scale
+
+    def points_to_px(self, length_pt: float) -> float:
+        """A theme length in points, at this scale, in pixels."""
+        return length_pt * self.scale * self.dpi / 72.0
+
+
+class Layer:
+    """Extra artists drawn with a figure (e.g. the numbers of a numerical figure).
+
+    Subclasses override what they need. The renderer calls :meth:`add_static`
+    and :meth:`add_moving` once per figure, and :meth:`update` before drawing
+    each step. The artists :meth:`add_moving` returns are redrawn every step,
+    in order, after the window, the connecting lines and the output cell.
+    """
+
+    def add_static(self, ax: Axes, renderer: Renderer) -> None:
+        """Add artists that never change (drawn once, into the background)."""
+
+    def add_moving(self, ax: Axes, renderer: Renderer) -> Sequence[Artist]:
+        """Add the artists that change with the step and return them."""
+        return ()
+
+    def update(self, step: Step) -> None:
+        """Set the moving artists for one step."""
+
+
+def _rgb(colour: RGB, alpha: float = 1.0) -> tuple[float, float, float, float]:
+    return (colour[0] / 255.0, colour[1] / 255.0, colour[2] / 255.0, alpha)
+
+
+def _fitted_dashes(edge_px: float, on_pt: float, off_pt: float, px_per_pt: float) -> tuple:
+    """A dash pattern (points) with a whole number of periods along one cell edge.
+
+    Each edge starts and ends halfway through a dash, so dashes meet at the
+    corners and the grid reads as cells, as in the guide's figures.
+    """
+    edge_pt = edge_px / px_per_pt
+    period = on_pt + off_pt
+    count = max(1, round(edge_pt / period))
+    stretch = edge_pt / (count * period)
+    on, off = on_pt * stretch, off_pt * stretch
+    return (on / 2.0, (on, off))
+
+
+def _merge_runs(edges: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
+    """Merge unit edges ``(line, start)`` into runs ``(line, start, stop)`` along each line.
+
+    One long stroke per run draws cleaner joins than many short ones.
+    """
+    runs: list[tuple[int, int, int]] = []
+    for line, start in sorted(edges):
+        if runs and runs[-1][0] == line and runs[-1][2] == start:
+            runs[-1] = (line, runs[-1][1], start + 1)
+        else:
+            runs.append((line, start, start + 1))
+    return runs
+
+
+class Renderer:
+    """Frames of one spec in one style.
+
+    Parameters
+    ----------
+    spec
+        The convolution to draw.
+    style
+        Its look.
+    layers
+        Extra drawing (see :class:`Layer`), drawn above the window.
+    """
+
+    def __init__(
+        self, spec: ConvSpec, style: Style | None = None, layers: Sequence[Layer] = ()
+    ) -> None:
+        self.spec = spec
+        self.style = style if style is not None else Style()
+        self.geometry = Geometry(spec)
+        self.layers = tuple(layers)
+        self._caption_text = (
+            spec.parameters_text() + "\n" + spec.arithmetic() if self.style.caption else None
+        )
+        caption_size = self._measure_caption() if self._caption_text else None
+        self.layout: Layout = make_layout(
+            spec.grid_size, spec.output_size, self.style.layout, self.style.cell_px, caption_size
+        )
+        w, h = self.size_px
+        if w * h > MAX_PIXELS or max(w, h) > MAX_SIDE_PX:
+            raise RenderError(
+                f"--scale/--dpi: the image would be {w}x{h} px, more than "
+                f"{MAX_PIXELS:,} pixels or {MAX_SIDE_PX} px a side; use a smaller --scale or --dpi"
+            )
+
+    # -- geometry ------------------------------------------------------------
+    @property
+    def size_px(self) -> tuple[int, int]:
+        """Image ``(width, height)`` in pixels, the same for every frame."""
+        return (self.layout.width_px, self.layout.height_px)
+
+    def __len__(self) -> int:
+        return len(self.geometry)
+
+    def cell_center_px(self, plane: str, cell: tuple[int, int]) -> tuple[float, float]:
+        """Pixel ``(x, y)`` (origin top-left) of a cell's centre on ``input`` or ``output``.
+
+        From the transform the figure is drawn with, so a test can probe the
+        pixel there.
+        """
+        return self.layout.plane(plane).cell_center(cell)
+
+    def window_extent(self, step: Step) -> tuple[int, int, int, int]:
+        """The window's ``(top, left, bottom, right)`` in grid cells (bottom/right exclusive)."""
+        rows = [r for r, _ in step.window]
+        cols = [c for _, c in step.window]
+        return (min(rows), min(cols), max(rows) + 1, max(cols) + 1)
+
+    def palette(self) -> np.ndarray:
+        """Every colour a frame can hold, ``(N, 3)`` uint8 with ``N <= 255``."""
+        return theme_palette(self.style.theme)
+
+    # -- frames ----------------------------------------------------------------
+    def frames(self) -> Iterator[np.ndarray]:
+        """One ``HxWx4`` RGBA uint8 frame per step, row-major over the output.
+
+        The static scene is drawn once; each frame restores it and draws the
+        moving artists on top (blitting), on one reused canvas.
+        """
+        scene = _Scene(self, animated=True)
+        for step in self.geometry.steps():
+            yield scene.blit(step)
+
+    def frame(self, index: int) -> np.ndarray:
+        """The frame of one step, as :meth:`frames` draws it."""
+        step = self.geometry.step(index)
+        return _Scene(self, animated=True).blit(step)
+
+    def figure_for_step(self, index: int) -> Figure:
+        """A complete figure of one step (every artist live), for SVG/PDF/PNG stills."""
+        step = self.geometry.step(index)
+        scene = _Scene(self, animated=False)
+        scene.set_step(step)
+        return scene.figure
+
+    # -- text ------------------------------------------------------------------
+    def _font(self, size_pt: float) -> dict[str, Any]:
+        return {"family": self.style.theme.font_family, "size": self.style.points(size_pt)}
+
+    def _measure_caption(self) -> tuple[float, float]:
+        """Pixel width and height of the caption, measured with the Agg text engine."""
+        with matplotlib.rc_context(_RC):
+            figure = Figure(figsize=(1, 1), dpi=self.style.dpi)
+            canvas = FigureCanvasAgg(figure)
+            text = figure.text(
+                0, 0, self._caption_text, ha="left", va="bottom", linespacing=1.4,
+                **self._font(self.style.theme.caption_font_pt),
+            )  # fmt: skip
+            box = text.get_window_extent(renderer=canvas.get_renderer())
+        return (box.width, box.height)
+
+
+class _Scene:
+    """One figure of a renderer: the static artists and the moving ones."""
+
+    def __init__(self, renderer: Renderer, animated: bool) -> None:
+        self.renderer = renderer
+        self.animated = animated
+        style, layout = renderer.style, renderer.layout
+        theme = style.theme
+        self.theme = theme
+        w, h = renderer.size_px
+        with matplotlib.rc_context(_RC):
+            # A hair over the exact size: the canvas truncates inches x dpi.
+            figure = Figure(figsize=((w + 1e-3) / style.dpi, (h + 1e-3) / style.dpi), dpi=style.dpi)
+            if style.transparent:
+                figure.patch.set_alpha(0.0)
+            else:
+                figure.patch.set_facecolor(_rgb(theme.background))
+            self.canvas = FigureCanvasAgg(figure)
+            ax = figure.add_axes((0.0, 0.0, 1.0, 1.0))
+            ax.set_axis_off()
+            ax.set_xlim(0, w)
+            ax.set_ylim(h, 0)  # image rows grow downwards
+            self.figure, self.ax = figure, ax
+            self._add_input_plane(layout.input)
+            self._add_output_plane(layout.output)
+            if renderer._caption_text and layout.caption_xy is not None:
+                ax.text(
+                    *layout.caption_xy, renderer._caption_text, ha="center", va="top",
+                    linespacing=1.4, color=_rgb(theme.text),
+                    **renderer._font(theme.caption_font_pt),
+                )  # fmt: skip
+            for layer in renderer.layers:
+                layer.add_static(ax, renderer)
+            self.moving = self._add_moving()
+            for layer in renderer.layers:
+                self.moving.extend(layer.add_moving(ax, renderer))
+            for artist in self.moving:
+                artist.set_animated(animated)
+            if animated:
+                self.canvas.draw()
+                self.background = self.canvas.copy_from_bbox(figure.bbox)
+
+    # -- static --------------------------------------------------------------
+    def _line_kw(self, width_pt: float) -> dict[str, Any]:
+        return {"linewidths": self.renderer.style.points(width_pt)}
+
+    def _add_input_plane(self, plane: Plane) -> None:
+        geometry, theme, style = self.renderer.geometry, self.theme, self.renderer.style
+        kinds = geometry.cell_kinds()
+        rows, cols = plane.rows, plane.cols
+        inputs = [(r, c) for r in range(rows) for c in range(cols) if kinds[r][c] == CellKind.INPUT]
+        # Fills without antialiasing: the borders drawn on top cover their
+        # edges, and the frame keeps few distinct colours.
+        self.ax.add_collection(
+            PolyCollection(
+                plane.cells_corners(inputs), facecolors=[_rgb(theme.input)],
+                edgecolors="none", antialiaseds=False, zorder=1,
+            )
+        )  # fmt: skip
+
+        def is_input(r: int, c: int) -> bool:
+            return 0 <= r < rows and 0 <= c < cols and kinds[r][c] == CellKind.INPUT
+
+        # Unit edges: horizontal (line r, from column c), vertical (line c, from row r).
+        solid_h, dashed_h, solid_v, dashed_v = [], [], [], []
+        for r in range(rows + 1):
+            for c in range(cols):
+                solid = is_input(r - 1, c) or is_input(r, c)
+                (solid_h if solid else dashed_h).append((r, c))
+        for c in range(cols + 1):
+            for r in range(rows):
+                solid = is_input(r, c - 1) or is_input(r, c)
+                (solid_v if solid else dashed_v).append((c, r))
+        px_per_pt = style.dpi / 72.0
+        col_len = math.hypot(*plane.col_px)
+        row_len = math.hypot(*plane.row_px)
+        on, off = (style.points(v) for v in theme.dash_pt)
+        for edges, horizontal, length in ((dashed_h, True, col_len), (dashed_v, False, row_len)):
+            if not edges:
+                continue
+            segments = [self._edge(plane, e, horizontal, 1) for e in edges]
+            self.ax.add_collection(
+                LineCollection(
+                    segments, colors=[_rgb(theme.padding_line)],
+                    linestyles=[_fitted_dashes(length, on, off, px_per_pt)],
+                    capstyle="butt", zorder=2, **self._line_kw(theme.line_width_pt),
+                )
+            )  # fmt: skip
+        solid = [self._edge(plane, (line, a), True, b - a) for line, a, b in _merge_runs(solid_h)]
+        solid += [self._edge(plane, (line, a), False, b - a) for line, a, b in _merge_runs(solid_v)]
+        if solid:
+            self.ax.add_collection(
+                LineCollection(
+                    solid, colors=[_rgb(theme.line)], capstyle="projecting", zorder=3,
+                    **self._line_kw(theme.line_width_pt),
+                )
+            )  # fmt: skip
+
+    @staticmethod
+    def _edge(plane: Plane, edge: tuple[int, int], horizontal: bool, length: int) -> np.ndarray:
+        line, start = edge
+        if horizontal:
+            return plane.points([(line, start), (line, start + length)])
+        return plane.points([(start, line), (start + length, line)])
+
+    def _add_output_plane(self, plane: Plane) -> None:
+        theme = self.theme
+        self.ax.add_patch(
+            Polygon(
+                plane.outline(), closed=True, facecolor=_rgb(theme.output), edgecolor="none",
+                antialiased=False, zorder=10,
+            )
+        )  # fmt: skip
+        lines = [plane.points([(r, 0), (r, plane.cols)]) for r in range(plane.rows + 1)]
+        lines += [plane.points([(0, c), (plane.rows, c)]) for c in range(plane.cols + 1)]
+        self.ax.add_collection(
+            LineCollection(
+                lines, colors=[_rgb(theme.line)], capstyle="projecting", zorder=11,
+                **self._line_kw(theme.line_width_pt),
+            )
+        )  # fmt: skip
+
+    # -- moving --------------------------------------------------------------
+    def _add_moving(self) -> list[Artist]:
+        theme, style = self.theme, self.renderer.style
+        width = style.points(theme.line_width_pt)
+        self.taps = PolyCollection(
+            [], edgecolors=[_rgb(theme.line)], linewidths=width, joinstyle="miter", zorder=20
+        )
+        self.outline = Polygon(
+            np.zeros((4, 2)), closed=True, fill=False, edgecolor=_rgb(theme.line),
+            linewidth=style.points(theme.window_width_pt), joinstyle="miter", zorder=21,
+        )  # fmt: skip
+        self.connectors = LineCollection(
+            [], colors=[_rgb(theme.connector)], capstyle="butt", zorder=22, antialiaseds=False,
+            **self._line_kw(theme.connector_width_pt),
+        )  # fmt: skip
+        self.output_cell = Polygon(
+            np.zeros((4, 2)), closed=True, facecolor=_rgb(theme.shaded(theme.output)),
+            edgecolor=_rgb(theme.line), linewidth=width, joinstyle="miter", zorder=23,
+        )  # fmt: skip
+        artists: list[Artist] = [self.taps, self.outline, self.connectors, self.output_cell]
+        self.ax.add_collection(self.taps)
+        self.ax.add_patch(self.outline)
+        self.ax.add_collection(self.connectors)
+        self.ax.add_patch(self.output_cell)
+        kinds = self.renderer.geometry.cell_kinds()
+        shaded_input = _rgb(theme.shaded(theme.input))
+        shaded_empty = _rgb(theme.shaded(theme.background))
+        # A tap over an input cell shows the input shaded; over padding or an
+        # inserted zero it shows the (opaque) shaded background, which keeps a
+        # transparent figure's window visible.
+        self._tap_colour = [
+            [shaded_input if k == CellKind.INPUT else shaded_empty for k in row] for row in kinds
+        ]
+        return artists
+
+    def set_step(self, step: Step) -> None:
+        """Put the moving artists where they are at ``step``."""
+        layout = self.renderer.layout
+        self.taps.set_verts(layout.input.cells_corners(step.window))
+        self.taps.set_facecolors([self._tap_colour[r][c] for r, c in step.window])
+        extent = self.renderer.window_extent(step)
+        self.outline.set_xy(layout.input.rect(*extent))
+        self.connectors.set_segments(layout.connectors(extent, step.output))
+        self.output_cell.set_xy(layout.output.cell_corners(step.output))
+        for layer in self.renderer.layers:
+            layer.update(step)
+
+    def blit(self, step: Step) -> np.ndarray:
+        """Draw one step over the saved background and return a copy of the pixels."""
+        self.canvas.restore_region(self.background)
+        self.set_step(step)
+        for artist in self.moving:
+            self.figure.draw_artist(artist)
+        return np.asarray(self.canvas.buffer_rgba()).copy()
+
+
+__all__ = ["Layer", "RenderError", "Renderer", "Style"]

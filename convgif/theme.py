@@ -1,0 +1,316 @@
+"""Themes: the colours, line weights and fonts of a figure, read from TOML.
+
+A theme is a data file in ``templates/themes/`` (``--theme NAME``) or anywhere
+(``--theme PATH``). A user's file may set only the keys it changes; the rest
+come from ``default.toml``. Read with the standard library's :mod:`tomllib`.
+
+:func:`palette` lists every colour a frame can hold (the theme's colours, the
+shaded ones and the antialiasing blends between them), so an animation is
+encoded with one palette, without per-frame quantisation or dithering.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from convgif.errors import ConvgifError
+
+RGB = tuple[int, int, int]
+
+DEFAULT_THEME = "default"
+THEME_SUFFIX = ".toml"
+MAX_PALETTE_COLOURS = 255  # a GIF holds 256; one index stays free for transparency
+# Blends per pair of colours: 1/4, 1/2, 3/4. More look no smoother (lines are
+# about 2 px wide) but add colours to every edge, and GIF bytes with them.
+BLEND_STEPS = 3
+
+# TOML table -> keys, each with the Theme field it sets and its kind.
+_SCHEMA: dict[str, dict[str, tuple[str, str]]] = {
+    "colors": {
+        "background": ("background", "colour"),
+        "input": ("input", "colour"),
+        "output": ("output", "colour"),
+        "shade": ("shade", "colour"),
+        "shade_alpha": ("shade_alpha", "fraction"),
+        "line": ("line", "colour"),
+        "padding_line": ("padding_line", "colour"),
+        "connector": ("connector", "colour"),
+        "text": ("text", "colour"),
+    },
+    "lines": {
+        "width_pt": ("line_width_pt", "length"),
+        "window_width_pt": ("window_width_pt", "length"),
+        "connector_width_pt": ("connector_width_pt", "length"),
+        "dash_pt": ("dash_pt", "dash"),
+    },
+    "fonts": {
+        "family": ("font_family", "text"),
+        "caption_pt": ("caption_font_pt", "length"),
+        "value_pt": ("value_font_pt", "length"),
+        "weight_pt": ("weight_font_pt", "length"),
+    },
+}
+_TOP_KEYS = {"name": ("name", "text"), "description": ("description", "text")}
+
+
+class ThemeError(ConvgifError):
+    """A theme that cannot be used; the message names ``--theme`` and the problem."""
+
+
+@dataclass(frozen=True)
+class Theme:
+    """Everything a figure's look depends on, apart from its geometry.
+
+    Colours are ``(r, g, b)`` in 0..255; lengths are in points (1/72 inch), so
+    they follow ``--scale`` and ``--dpi`` like the rest of the figure.
+
+    Attributes
+    ----------
+    name, description
+        For listings and error messages.
+    background
+        Figure background (replaced by transparency with ``--transparent``).
+    input, output
+        Fill of the real input cells and of the output cells.
+    shade, shade_alpha
+        The overlay marking the kernel window's taps and the current output
+        cell, and its opacity.
+    line, padding_line
+        Solid cell borders and window outline; dashed padding / zero borders.
+    connector
+        The four lines from the window to the output cell.
+    text
+        Caption (and, later, the numbers in the cells).
+    line_width_pt, window_width_pt, connector_width_pt
+        Stroke widths.
+    dash_pt
+        ``(on, off)`` lengths of the dashed padding grid.
+    font_family, caption_font_pt, value_font_pt, weight_font_pt
+        Font, and sizes of the caption, cell values and kernel weights.
+    """
+
+    name: str
+    description: str
+    background: RGB
+    input: RGB
+    output: RGB
+    shade: RGB
+    shade_alpha: float
+    line: RGB
+    padding_line: RGB
+    connector: RGB
+    text: RGB
+    line_width_pt: float
+    window_width_pt: float
+    connector_width_pt: float
+    dash_pt: tuple[float, float]
+    font_family: str
+    caption_font_pt: float
+    value_font_pt: float
+    weight_font_pt: float
+
+    def shaded(self, colour: RGB) -> RGB:
+        """``colour`` under the shade, composited (what a shaded cell shows)."""
+        return blend(colour, self.shade, self.shade_alpha)
+
+    @property
+    def base_colours(self) -> tuple[RGB, ...]:
+        """Every flat colour a frame is drawn with, without repeats, in a fixed order."""
+        colours = [
+            self.background,
+            self.input,
+            self.output,
+            self.shaded(self.background),
+            self.shaded(self.input),
+            self.shaded(self.output),
+            self.line,
+            self.padding_line,
+            self.connector,
+            self.text,
+        ]
+        return tuple(dict.fromkeys(colours))
+
+
+def blend(below: RGB, above: RGB, alpha: float) -> RGB:
+    """``above`` at opacity ``alpha`` over ``below``, rounded to integers."""
+    r, g, b = (round(alpha * a + (1.0 - alpha) * c) for c, a in zip(below, above, strict=True))
+    return (r, g, b)
+
+
+def templates_dir() -> Path:
+    """The templates directory: ``$CONVGIF_TEMPLATES``, else the repository's ``templates/``."""
+    env = os.environ.get("CONVGIF_TEMPLATES")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / "templates"
+
+
+def themes_dir() -> Path:
+    """Where named themes live."""
+    return templates_dir() / "themes"
+
+
+def available_themes() -> list[str]:
+    """Names usable with ``--theme``, sorted."""
+    folder = themes_dir()
+    if not folder.is_dir():
+        return []
+    return sorted(p.stem for p in folder.glob("*" + THEME_SUFFIX))
+
+
+def _looks_like_path(value: str) -> bool:
+    return value.endswith(THEME_SUFFIX) or "/" in value or os.sep in value
+
+
+def load_theme(name_or_path: str | Path = DEFAULT_THEME) -> Theme:
+    """Read a theme by name (``templates/themes/NAME.toml``) or from a file.
+
+    Keys the file does not set are taken from the default theme.
+
+    Raises
+    ------
+    ThemeError
+        Unknown name (the message lists the available ones), missing or
+        unreadable file, invalid TOML, unknown key or bad value (the message
+        names the key).
+    """
+    if isinstance(name_or_path, Path) or _looks_like_path(str(name_or_path)):
+        path = Path(name_or_path)
+        if not path.is_file():
+            raise ThemeError(f"--theme: no such file: {path}")
+    else:
+        name = str(name_or_path)
+        path = themes_dir() / (name + THEME_SUFFIX)
+        if not path.is_file():
+            names = ", ".join(available_themes()) or "none found"
+            raise ThemeError(
+                f"--theme: unknown theme {name!r} (available: {names}; or give a path "
+                f"to a {THEME_SUFFIX} file)"
+            )
+    values = _read_values(path)
+    default_path = themes_dir() / (DEFAULT_THEME + THEME_SUFFIX)
+    if path.resolve() != default_path.resolve() and default_path.is_file():
+        inherited = _read_values(default_path)
+        inherited.pop("name", None)
+        inherited.pop("description", None)
+        values = {**inherited, **values}
+    values.setdefault("name", path.stem)
+    values.setdefault("description", "")
+    missing = [f.name for f in fields(Theme) if f.name not in values]
+    if missing:
+        raise ThemeError(f"--theme: {path}: missing {', '.join(_key_of(m) for m in missing)}")
+    return Theme(**values)
+
+
+def _key_of(field_name: str) -> str:
+    """The TOML key (``colors.input``) that sets a Theme field."""
+    for table, keys in _SCHEMA.items():
+        for key, (target, _) in keys.items():
+            if target == field_name:
+                return f"{table}.{key}"
+    return field_name
+
+
+def _read_values(path: Path) -> dict[str, Any]:
+    """Theme fields set by one TOML file, checked."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise ThemeError(f"--theme: cannot read {path}: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ThemeError(f"--theme: {path} is not valid TOML: {error}") from None
+    values: dict[str, Any] = {}
+    for key, raw in data.items():
+        if key in _TOP_KEYS:
+            target, kind = _TOP_KEYS[key]
+            values[target] = _convert(raw, kind, key, path)
+        elif key in _SCHEMA and isinstance(raw, dict):
+            for sub, sub_raw in raw.items():
+                if sub not in _SCHEMA[key]:
+                    known = ", ".join(_SCHEMA[key])
+                    raise ThemeError(
+                        f"--theme: {path}: unknown key {key}.{sub} (known in [{key}]: {known})"
+                    )
+                target, kind = _SCHEMA[key][sub]
+                values[target] = _convert(sub_raw, kind, f"{key}.{sub}", path)
+        else:
+            known = ", ".join([*_TOP_KEYS, *(f"[{t}]" for t in _SCHEMA)])
+            raise ThemeError(f"--theme: {path}: unknown key {key} (known: {known})")
+    return values
+
+
+def _convert(raw: object, kind: str, key: str, path: Path) -> Any:
+    def bad(expected: str) -> ThemeError:
+        return ThemeError(f"--theme: {path}: {key} must be {expected}, got {raw!r}")
+
+    number = isinstance(raw, (int, float)) and not isinstance(raw, bool)
+    if kind == "colour":
+        return _colour(raw, bad)
+    if kind == "fraction":
+        if not number or not 0.0 <= float(raw) <= 1.0:  # type: ignore[arg-type]
+            raise bad("a number from 0 to 1")
+        return float(raw)  # type: ignore[arg-type]
+    if kind == "length":
+        if not number or not 0.0 < float(raw) <= 100.0:  # type: ignore[arg-type]
+            raise bad("a length in points, above 0 and at most 100")
+        return float(raw)  # type: ignore[arg-type]
+    if kind == "dash":
+        ok = (
+            isinstance(raw, list)
+            and len(raw) == 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in raw)
+        )
+        if not ok:
+            raise bad("[on, off] lengths in points, both above 0")
+        return (float(raw[0]), float(raw[1]))  # type: ignore[index]
+    if not isinstance(raw, str):
+        raise bad("a string")
+    return raw
+
+
+def _colour(raw: object, bad: Any) -> RGB:
+    """``"#rrggbb"`` or ``[r, g, b]`` (0..255) as an RGB tuple."""
+    expected = 'a colour like "#268bd2" or [38, 139, 210]'
+    if isinstance(raw, str):
+        text = raw.strip()
+        if len(text) == 7 and text.startswith("#"):
+            try:
+                value = int(text[1:], 16)
+            except ValueError:
+                raise bad(expected) from None
+            return ((value >> 16) & 255, (value >> 8) & 255, value & 255)
+        raise bad(expected)
+    if (
+        isinstance(raw, list)
+        and len(raw) == 3
+        and all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 255 for v in raw)
+    ):
+        return (raw[0], raw[1], raw[2])
+    raise bad(expected)
+
+
+def palette(theme: Theme) -> np.ndarray:
+    """Every colour a frame of this theme can contain, as ``(N, 3)`` uint8, ``N <= 255``.
+
+    The theme's flat colours first, then, for every pair of them, evenly spaced
+    blends: an antialiased edge is a mix of the two colours it separates, so
+    each of its pixels has a close entry and maps to it without dithering.
+    """
+    base = [np.array(c, dtype=float) for c in theme.base_colours]
+    pairs = list(combinations(range(len(base)), 2))
+    steps = min(BLEND_STEPS, max(1, (MAX_PALETTE_COLOURS - len(base)) // max(1, len(pairs))))
+    colours: dict[RGB, None] = dict.fromkeys(theme.base_colours)
+    for i, j in pairs:
+        for s in range(1, steps + 1):
+            t = s / (steps + 1)
+            mixed = np.rint((1.0 - t) * base[i] + t * base[j]).astype(int)
+            colours.setdefault((int(mixed[0]), int(mixed[1]), int(mixed[2])), None)
+    table = np.array(list(colours), dtype=np.uint8).reshape(-1, 3)
+    return table[:MAX_PALETTE_COLOURS]
