@@ -16,18 +16,23 @@ Written(path=PosixPath('conv_i5_k3_p1_s2.gif'), frame_count=9, size_bytes=...)
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from convgif.errors import ConvgifError
 from convgif.spec import ConvSpec
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; the heavy modules load lazily
     from convgif.render import Renderer
+    from convgif.values import Values
     from convgif.writers import Written
 
 LAYOUTS = ("oblique", "flat")
+# PyTorch's padding_mode names; the same as convgif.values.PADDING_MODES,
+# repeated here so the command line starts without importing numpy.
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 DEFAULT_DURATION_MS = 1000
 DEFAULT_MAX_FRAMES = 3000
 MAX_DURATION_MS = 655_350  # the longest GIF delay: 65535 centiseconds
@@ -75,9 +80,34 @@ class RenderOptions:
         Refuse specs with more steps than this.
     step
         Render only this step (0-based, row-major over the output) as a still.
+    numbers
+        Write the values in the cells (a numerical figure): every input
+        value, the kernel's weights in the window, the outputs as they are
+        computed, max pooling's winner. Also on when any of ``input_values``,
+        ``kernel_values``, a ``padding_mode`` other than zeros or ``flip`` is
+        given.
+    seed
+        Seed of the random values (small integers) used where
+        ``input_values`` / ``kernel_values`` are not given.
+    input_values, kernel_values
+        The input (``H×W``) and the kernel's weights (``kh×kw``, PyTorch's
+        weight for the operation): inline text ``"1,2;3,4"``, a path to a
+        ``.csv`` or ``.npy`` file, or nested lists / an array. Checked against
+        the spec's sizes before anything is drawn.
+    padding_mode
+        PyTorch's ``padding_mode``: ``zeros``, ``reflect``, ``replicate`` or
+        ``circular`` (direct convolutions only; pooling pads with ``-inf``
+        for max, and with zeros that count in the average for avg,
+        ``count_include_pad=True``).
+    flip
+        Compute a true convolution (kernel flipped in the window) instead of
+        the frameworks' cross-correlation; direct convolutions only.
+
+    The layout defaults to ``oblique``, or ``flat`` for a figure with numbers,
+    whose numbers read better upright (``layout`` set explicitly wins).
     """
 
-    layout: str = "oblique"
+    layout: str | None = None
     theme: str | Path = "default"
     duration_ms: int = DEFAULT_DURATION_MS
     scale: float = 1.0
@@ -86,9 +116,15 @@ class RenderOptions:
     transparent: bool = False
     max_frames: int = DEFAULT_MAX_FRAMES
     step: int | None = None
+    numbers: bool = False
+    seed: int = 0
+    input_values: str | Path | Sequence[Sequence[float]] | Any | None = None
+    kernel_values: str | Path | Sequence[Sequence[float]] | Any | None = None
+    padding_mode: str = "zeros"
+    flip: bool = False
 
     def __post_init__(self) -> None:
-        if self.layout not in LAYOUTS:
+        if self.layout is not None and self.layout not in LAYOUTS:
             raise RenderError(f"--layout: must be one of {', '.join(LAYOUTS)}, got {self.layout!r}")
         if not isinstance(self.theme, (str, Path)) or not str(self.theme):
             raise RenderError(f"--theme: must be a theme name or a path, got {self.theme!r}")
@@ -98,9 +134,43 @@ class RenderOptions:
         _integer("max-frames", self.max_frames, 1)
         if self.step is not None:
             _integer("step", self.step, 0)
-        for name in ("caption", "transparent"):
+        for name in ("caption", "transparent", "numbers", "flip"):
             if not isinstance(getattr(self, name), bool):
                 raise RenderError(f"--{name}: must be true or false, got {getattr(self, name)!r}")
+        _integer("seed", self.seed, 0)
+        if self.padding_mode not in PADDING_MODES:
+            raise RenderError(
+                f"--padding-mode: must be one of {', '.join(PADDING_MODES)}, "
+                f"got {self.padding_mode!r}"
+            )
+        for name in ("input_values", "kernel_values"):
+            value = getattr(self, name)
+            if isinstance(value, (bool, int, float, bytes)) or (
+                isinstance(value, str) and not value.strip()
+            ):
+                option = "--" + name.replace("_", "-")
+                raise RenderError(
+                    f"{option}: must be inline values like \"1,2;3,4\", a .csv or .npy "
+                    f"file, or rows of numbers, got {value!r}"
+                )
+
+    @property
+    def shows_numbers(self) -> bool:
+        """True when the figure has numbers in its cells (asked for, or implied by a value option)."""
+        return (
+            self.numbers
+            or self.input_values is not None
+            or self.kernel_values is not None
+            or self.padding_mode != "zeros"
+            or self.flip
+        )
+
+    @property
+    def resolved_layout(self) -> str:
+        """The layout drawn: the one given, else ``flat`` with numbers, ``oblique`` without."""
+        if self.layout is not None:
+            return self.layout
+        return "flat" if self.shows_numbers else "oblique"
 
 
 def default_output(spec: ConvSpec, options: RenderOptions) -> Path:
@@ -130,20 +200,52 @@ def _check_frames(spec: ConvSpec, options: RenderOptions) -> None:
         )
 
 
+def figure_values(spec: ConvSpec, options: RenderOptions) -> Values | None:
+    """The numbers of the figure, or None when it has none.
+
+    Raises
+    ------
+    ValuesError
+        Values that cannot be read or do not fit the spec, or a value option
+        that does not apply to it (one line naming the option).
+    """
+    if not options.shows_numbers:
+        return None
+    from convgif.values import compute_values
+
+    return compute_values(
+        spec,
+        input_values=options.input_values,  # lists and arrays are read as they are
+        kernel_values=options.kernel_values,
+        seed=options.seed,
+        padding_mode=options.padding_mode,
+        flip=options.flip,
+    )
+
+
 def _renderer(spec: ConvSpec, options: RenderOptions) -> Renderer:
-    """Load the theme and lay the figure out (raises before anything is drawn)."""
-    from convgif.render import Renderer, Style
+    """Compute the values, load the theme and lay the figure out.
+
+    Raises before anything is drawn.
+    """
+    from convgif.render import CELL_INCH, NUMBERS_CELL_INCH, Renderer, Style
     from convgif.theme import load_theme
 
+    values = figure_values(spec, options)
     style = Style(
         theme=load_theme(options.theme),
-        layout=options.layout,  # type: ignore[arg-type]
+        layout=options.resolved_layout,  # type: ignore[arg-type]
         scale=float(options.scale),
         dpi=float(options.dpi),
         caption=options.caption,
         transparent=options.transparent,
+        cell_inch=CELL_INCH if values is None else NUMBERS_CELL_INCH,
     )
-    return Renderer(spec, style)
+    if values is None:
+        return Renderer(spec, style)
+    from convgif.numbers import NumbersLayer
+
+    return Renderer(spec, style, layers=[NumbersLayer(values)])
 
 
 def render_to_file(

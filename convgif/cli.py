@@ -15,7 +15,13 @@ from typing import Any
 
 import click
 
-from convgif.api import DEFAULT_DURATION_MS, DEFAULT_MAX_FRAMES, LAYOUTS, MAX_DURATION_MS
+from convgif.api import (
+    DEFAULT_DURATION_MS,
+    DEFAULT_MAX_FRAMES,
+    LAYOUTS,
+    MAX_DURATION_MS,
+    PADDING_MODES,
+)
 from convgif.errors import ConvgifError
 from convgif.spec import DEFAULTS, MODES, ConvSpec
 
@@ -111,6 +117,73 @@ def spec_options(command: F) -> F:
     return command
 
 
+# The options of a numerical figure; giving any of them turns the numbers on.
+_VALUE_OPTIONS = ("seed", "input_values", "kernel_values", "padding_mode", "flip")
+
+
+def values_options(command: F) -> F:
+    """The options of a numerical figure (values in the cells), shared by render and geometry."""
+    options = [
+        click.option(
+            "--numbers",
+            is_flag=True,
+            default=False,
+            help="Write the values in the cells: the input, the kernel's weights small in "
+            "the window's cells, the outputs as they are computed, max pooling's winner "
+            "ringed. Random small integers unless given; implied by the options below.",
+        ),
+        click.option(
+            "--seed",
+            type=click.IntRange(min=0),
+            default=0,
+            show_default=True,
+            help="Seed of the random input and kernel values (same seed, same figure).",
+        ),
+        click.option(
+            "--input-values",
+            default=None,
+            metavar="ROWS|FILE",
+            help='The input\'s values, HxW as --input-size: inline rows "1,2;3,4", or a '
+            ".csv or .npy file.",
+        ),
+        click.option(
+            "--kernel-values",
+            default=None,
+            metavar="ROWS|FILE",
+            help="The kernel's weights, as --kernel-size, as PyTorch's weight for the "
+            "operation (a transposed convolution's window shows them flipped): inline "
+            "rows, or a .csv or .npy file.",
+        ),
+        click.option(
+            "--padding-mode",
+            type=click.Choice(PADDING_MODES),
+            default="zeros",
+            show_default=True,
+            help="What the padding cells hold (PyTorch's padding_mode; direct convolutions). "
+            "Pooling pads with -inf for max (never chosen) and with zeros for avg, which "
+            "count in the average (count_include_pad=True).",
+        ),
+        click.option(
+            "--flip",
+            is_flag=True,
+            default=False,
+            help="A true convolution: the kernel flipped in the window (direct convolutions; "
+            "frameworks compute cross-correlation).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def numbers_wanted(options: dict[str, Any]) -> bool:
+    """True when ``--numbers`` or any value option was given on the command line."""
+    context = click.get_current_context()
+    default = click.core.ParameterSource.DEFAULT
+    given = any(context.get_parameter_source(name) != default for name in _VALUE_OPTIONS)
+    return bool(options["numbers"]) or given
+
+
 def build_spec(options: dict[str, Any]) -> ConvSpec:
     """Make the spec from the parsed options (and pop them from ``options``)."""
     return ConvSpec(
@@ -133,19 +206,61 @@ def cli() -> None:
 
 @cli.command()
 @spec_options
-@click.option("--json", "as_json", is_flag=True, help="Print every step as one JSON object.")
+@values_options
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print every step as one JSON object (with the values: input_values, "
+    "kernel_values, output_values).",
+)
 def geometry(as_json: bool, **options: Any) -> None:
-    """Print the output size, the drawn grid and every step of a convolution."""
+    """Print the output size, the drawn grid and every step of a convolution (and its values)."""
     from convgif.geometry import Geometry
 
+    with_values = numbers_wanted(options)
     layout = Geometry(build_spec(options))
+    values = None
+    if with_values:
+        from convgif.values import compute_values
+
+        values = compute_values(
+            layout.spec,
+            input_values=options["input_values"],
+            kernel_values=options["kernel_values"],
+            seed=options["seed"],
+            padding_mode=options["padding_mode"],
+            flip=options["flip"],
+        )
     if as_json:
-        click.echo(json.dumps(layout.to_dict(), separators=(",", ":")))
+        data = layout.to_dict()
+        if values is not None:
+            from convgif.values import values_to_json
+
+            data.update(values_to_json(values))
+        click.echo(json.dumps(data, separators=(",", ":")))
         return
     click.echo(layout.spec.describe())
     for row in layout.cell_kinds():
         click.echo("  " + " ".join(kind.letter for kind in row))
     click.echo("(i input, p padding, z inserted zero)")
+    if values is not None:
+        tables = [("input values", values.input), ("kernel values", values.kernel)]
+        tables.append(("output values", values.output))
+        for title, table in tables:
+            if table is not None:
+                _echo_table(title, table)
+
+
+def _echo_table(title: str, table: Any) -> None:
+    """A table of values, right-aligned columns, as the figure writes them."""
+    from convgif.values import format_value
+
+    texts = [[format_value(x) for x in row] for row in table]
+    width = max(len(t) for row in texts for t in row)
+    click.echo(f"{title} ({table.shape[0]}x{table.shape[1]}):")
+    for row in texts:
+        click.echo("  " + " ".join(t.rjust(width) for t in row))
 
 
 @cli.command()
@@ -163,10 +278,10 @@ def geometry(as_json: bool, **options: Any) -> None:
 @click.option(
     "--layout",
     type=click.Choice(LAYOUTS),
-    default="oblique",
-    show_default=True,
+    default=None,
+    show_default="oblique; flat with --numbers",
     help="oblique: the guide's slanted planes; flat: side by side in 2-D (reads better "
-    "for large or very non-square grids).",
+    "for large or very non-square grids, and for numbers).",
 )
 @click.option(
     "--theme",
@@ -237,6 +352,7 @@ def geometry(as_json: bool, **options: Any) -> None:
     show_default=True,
     help="Refuse a spec with more steps (frames) than this.",
 )
+@values_options
 def render(
     output: Path | None,
     frames_dir: Path | None,
@@ -252,6 +368,7 @@ def render(
         if context.get_parameter_source("duration_ms") != click.core.ParameterSource.DEFAULT:
             raise click.UsageError("--fps and --duration-ms are mutually exclusive; give one")
         duration_ms = max(1, round(1000.0 / fps))
+    options["numbers"] = numbers_wanted(options)
     spec = build_spec(options)
     if frames_dir is not None and output is not None:
         raise click.UsageError("--frames and --output are mutually exclusive; give one")

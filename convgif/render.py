@@ -42,6 +42,11 @@ from convgif.theme import palette as theme_palette
 # One cell is 0.3 inch at scale 1: 30 px at the default 100 dpi, the size of
 # the guide's figures.
 CELL_INCH = 0.3
+# A numerical figure's cells are larger (40 px at 100 dpi), so that a value
+# of four characters ("4.33", "−12") fits a cell at the theme's value size
+# (digits 10 px tall at 100 dpi) and a weight fits the corner beside it. Lines
+# and text keep their sizes: only the cells grow.
+NUMBERS_CELL_INCH = 0.4
 DEFAULT_DPI = 100
 # Refuse images larger than this (width x height): a typo in --scale must not
 # allocate gigabytes.
@@ -84,6 +89,9 @@ class Style:
         Write the parameters and the output-size arithmetic under the figure.
     transparent
         Transparent background instead of the theme's.
+    cell_inch
+        Side of a cell at scale 1, in inches: :data:`CELL_INCH`, or
+        :data:`NUMBERS_CELL_INCH` for a figure with numbers in its cells.
     """
 
     theme: Theme = field(default_factory=load_theme)
@@ -92,11 +100,12 @@ class Style:
     dpi: float = DEFAULT_DPI
     caption: bool = False
     transparent: bool = False
+    cell_inch: float = CELL_INCH
 
     def __post_init__(self) -> None:
         if self.layout not in LAYOUTS:
             raise RenderError(f"--layout: must be one of {', '.join(LAYOUTS)}, got {self.layout!r}")
-        for name in ("scale", "dpi"):
+        for name in ("scale", "dpi", "cell_inch"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise RenderError(f"--{name}: must be a number, got {value!r}")
@@ -111,7 +120,7 @@ class Style:
     @property
     def cell_px(self) -> int:
         """Side of a cell in pixels (whole pixels keep the flat layout crisp)."""
-        return round(CELL_INCH * self.scale * self.dpi)
+        return round(self.cell_inch * self.scale * self.dpi)
 
     def points(self, length_pt: float) -> float:
         """A theme length in points, at this scale."""
@@ -140,6 +149,10 @@ class Layer:
 
     def update(self, step: Step) -> None:
         """Set the moving artists for one step."""
+
+    def colours(self, theme: Theme) -> Sequence[RGB]:
+        """Flat colours this layer draws with that are not the theme's own (for the palette)."""
+        return ()
 
 
 def _rgb(colour: RGB, alpha: float = 1.0) -> tuple[float, float, float, float]:
@@ -233,7 +246,9 @@ class Renderer:
 
     def palette(self) -> np.ndarray:
         """Every colour a frame can hold, ``(N, 3)`` uint8 with ``N <= 255``."""
-        return theme_palette(self.style.theme)
+        theme = self.style.theme
+        extra = [colour for layer in self.layers for colour in layer.colours(theme)]
+        return theme_palette(theme, extra)
 
     # -- frames ----------------------------------------------------------------
     def frames(self) -> Iterator[np.ndarray]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from itertools import combinations
 from pathlib import Path
@@ -87,7 +88,8 @@ class Theme:
     connector
         The four lines from the window to the output cell.
     text
-        Caption (and, later, the numbers in the cells).
+        Caption, and the numbers in the cells where it reads better than the
+        background colour (see :meth:`text_on`).
     line_width_pt, window_width_pt, connector_width_pt
         Stroke widths.
     dash_pt
@@ -120,6 +122,23 @@ class Theme:
         """``colour`` under the shade, composited (what a shaded cell shows)."""
         return blend(colour, self.shade, self.shade_alpha)
 
+    def text_on(self, fill: RGB) -> RGB:
+        """The colour to write on ``fill``: ``text`` or ``background``, whichever contrasts more.
+
+        Numbers sit on light and dark fills alike (the input, the shaded
+        window, the output); picking between the theme's own two text-ish
+        colours by contrast ratio keeps them legible in every theme without a
+        colour per fill, and keeps the frame's palette small. Ties go to
+        ``text``.
+        """
+        if contrast_ratio(self.background, fill) > contrast_ratio(self.text, fill):
+            return self.background
+        return self.text
+
+    def faint_text(self) -> RGB:
+        """Half-strength text on the background: padding values and inserted zeros."""
+        return blend(self.background, self.text_on(self.background), 0.5)
+
     @property
     def base_colours(self) -> tuple[RGB, ...]:
         """Every flat colour a frame is drawn with, without repeats, in a fixed order."""
@@ -142,6 +161,21 @@ def blend(below: RGB, above: RGB, alpha: float) -> RGB:
     """``above`` at opacity ``alpha`` over ``below``, rounded to integers."""
     r, g, b = (round(alpha * a + (1.0 - alpha) * c) for c, a in zip(below, above, strict=True))
     return (r, g, b)
+
+
+def relative_luminance(colour: RGB) -> float:
+    """WCAG 2 relative luminance of an sRGB colour, 0 (black) to 1 (white)."""
+    linear = []
+    for channel in colour:
+        c = channel / 255.0
+        linear.append(c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4)
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast_ratio(a: RGB, b: RGB) -> float:
+    """WCAG 2 contrast ratio of two colours, 1 (same) to 21 (black on white)."""
+    la, lb = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
 
 
 def templates_dir() -> Path:
@@ -296,17 +330,19 @@ def _colour(raw: object, bad: Any) -> RGB:
     raise bad(expected)
 
 
-def palette(theme: Theme) -> np.ndarray:
+def palette(theme: Theme, extra: Sequence[RGB] = ()) -> np.ndarray:
     """Every colour a frame of this theme can contain, as ``(N, 3)`` uint8, ``N <= 255``.
 
-    The theme's flat colours first, then, for every pair of them, evenly spaced
+    The theme's flat colours first (then ``extra`` flat colours, e.g. the faint
+    text of a numerical figure), then, for every pair of them, evenly spaced
     blends: an antialiased edge is a mix of the two colours it separates, so
     each of its pixels has a close entry and maps to it without dithering.
     """
-    base = [np.array(c, dtype=float) for c in theme.base_colours]
+    flat = tuple(dict.fromkeys([*theme.base_colours, *(tuple(c) for c in extra)]))
+    base = [np.array(c, dtype=float) for c in flat]
     pairs = list(combinations(range(len(base)), 2))
     steps = min(BLEND_STEPS, max(1, (MAX_PALETTE_COLOURS - len(base)) // max(1, len(pairs))))
-    colours: dict[RGB, None] = dict.fromkeys(theme.base_colours)
+    colours: dict[RGB, None] = dict.fromkeys(flat)  # type: ignore[arg-type]
     for i, j in pairs:
         for s in range(1, steps + 1):
             t = s / (steps + 1)

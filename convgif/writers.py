@@ -1,4 +1,4 @@
-"""Write frames to files: streamed GIF, APNG, WebP, PNG stills and folders, figures.
+"""Write frames to files: GIF and APNG (streamed), WebP, PNG stills and folders, figures.
 
 The writers know nothing of convolutions. A frame is a ``uint8`` numpy array,
 ``H×W×4`` (RGBA) or ``H×W×3`` (RGB); every frame of one animation has the same
@@ -23,6 +23,7 @@ import os
 import re
 import secrets
 import shutil
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -443,6 +444,7 @@ class _GifStream:
         self.code_size = max(2, table_bits)
         self.canvas: np.ndarray | None = None  # indices shown after the last frame
         self.first: np.ndarray | None = None  # frame 0, to check the loop back to it
+        self.base: np.ndarray | None = None  # the canvas the held frame is drawn over
         self.pending: _GifFrame | None = None
         table = np.zeros((1 << table_bits, 3), dtype=np.uint8)
         table[: len(palette)] = palette
@@ -458,14 +460,15 @@ class _GifStream:
     def add(self, indices: np.ndarray) -> None:
         """Append a frame of palette indices (transparent pixels already ``self.clear``)."""
         if self.canvas is None:
-            self.canvas = indices
             if self.transparent:
                 self.first = indices
+                self.base = np.full_like(indices, self.clear)  # frame 0 meets an empty canvas
             box = (0, 0, self.width, self.height)
             self.pending = _GifFrame(box, _lzw(indices, self.code_size), self.transparent)
-            return
-        base = self._settle_pending(indices)
-        self.pending = self._delta(base, indices)
+        else:
+            base = self._settle_pending(indices)
+            self.pending = self._encode(base, indices)
+            self.base = base
         self.canvas = indices
 
     def close(self) -> None:
@@ -480,37 +483,36 @@ class _GifStream:
         assert self.canvas is not None and self.pending is not None
         base = self.canvas
         if self.transparent:
-            clear = self.clear
-            uncovered = (following == clear) & (base != clear)
-            if uncovered.any():
-                left, top, width, height = self.pending.box
-                inside = np.zeros_like(uncovered)
-                inside[top : top + height, left : left + width] = True
-                if (uncovered & ~inside).any():
-                    # Clearing the held frame's box is not enough: re-encode it whole.
-                    full = (0, 0, self.width, self.height)
-                    self.pending = _GifFrame(full, _lzw(base, self.code_size), True)
-                    top, left, height, width = 0, 0, self.height, self.width
+            to_clear = _bounding_box((following == self.clear) & (base != self.clear))
+            if to_clear is not None:
+                held = self.pending.box
+                cover = _union(held, to_clear)
+                if cover != held:
+                    # Clearing the held frame's box would leave some pixels: redraw the
+                    # held frame over a box that covers them, then clear that box.
+                    self.pending = self._encode(self.base, self.canvas, cover)
                 self.pending.disposal = 2
+                left, top, width, height = self.pending.box
                 base = base.copy()
-                base[top : top + height, left : left + width] = clear
+                base[top : top + height, left : left + width] = self.clear
         self._flush()
         return base
 
-    def _delta(self, base: np.ndarray, indices: np.ndarray) -> _GifFrame:
+    def _encode(
+        self, base: np.ndarray, indices: np.ndarray, box: tuple[int, int, int, int] | None = None
+    ) -> _GifFrame:
+        """The frame that turns ``base`` into ``indices``: the changed box unless given."""
         changed = indices != base
-        rows = np.flatnonzero(changed.any(axis=1))
-        if len(rows):
-            cols = np.flatnonzero(changed.any(axis=0))
-            top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-        else:  # an identical frame still needs a (1-pixel) frame to keep its time
-            top, bottom, left, right = 0, 1, 0, 1
-        box = (int(left), int(top), int(right - left), int(bottom - top))
-        patch = np.ascontiguousarray(indices[top:bottom, left:right])
+        if box is None:
+            # an identical frame still needs a (1-pixel) frame to keep its time
+            box = _bounding_box(changed) or (0, 0, 1, 1)
+        left, top, width, height = box
+        window = (slice(top, top + height), slice(left, left + width))
+        patch = np.ascontiguousarray(indices[window])
         choice = self.unchanged_transparency
         masked = patch
         if choice is not False:
-            masked = np.where(changed[top:bottom, left:right], patch, np.uint8(self.clear))
+            masked = np.where(changed[window], patch, np.uint8(self.clear))
         if masked is patch or np.array_equal(masked, patch):
             return _GifFrame(box, _lzw(patch, self.code_size), self.transparent)
         data = _lzw(masked, self.code_size)
@@ -535,6 +537,25 @@ class _GifStream:
 
 def _u16(value: int) -> bytes:
     return int(value).to_bytes(2, "little")
+
+
+def _bounding_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """``(left, top, width, height)`` of the true pixels of ``mask``; None if there are none."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if not len(rows):
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    top, left = int(rows[0]), int(cols[0])
+    return left, top, int(cols[-1]) + 1 - left, int(rows[-1]) + 1 - top
+
+
+def _union(
+    first: tuple[int, int, int, int], second: tuple[int, int, int, int]
+) -> tuple[int, int, int, int]:
+    left, top = min(first[0], second[0]), min(first[1], second[1])
+    right = max(first[0] + first[2], second[0] + second[2])
+    bottom = max(first[1] + first[3], second[1] + second[3])
+    return left, top, right - left, bottom - top
 
 
 def _write_gif(
@@ -582,8 +603,6 @@ _APNG_SOURCE, _APNG_OVER = 0, 1  # blend ops: replace the box / draw over (alpha
 
 
 def _png_chunk(kind: bytes, payload: bytes) -> bytes:
-    import zlib
-
     return (
         len(payload).to_bytes(4, "big")
         + kind
@@ -593,9 +612,11 @@ def _png_chunk(kind: bytes, payload: bytes) -> bytes:
 
 
 def _png_pixels(indices: np.ndarray) -> bytes:
-    """zlib stream of 8-bit indexed rows, filter type 0 (the PNG book's advice for palettes)."""
-    import zlib
+    """zlib stream of 8-bit indexed rows with filter type 0, advised for indexed images.
 
+    Level 8: on renderer-like 500×500 frames, 1 % larger than level 9 at less than
+    half its time (level 6: 10 % larger).
+    """
     rows = np.zeros((indices.shape[0], indices.shape[1] + 1), dtype=np.uint8)
     rows[:, 1:] = indices
     return zlib.compress(rows.tobytes(), 8)
@@ -650,16 +671,13 @@ class _ApngStream:
             self._frame((0, 0, self.width, self.height), _APNG_SOURCE, _png_pixels(indices))
         else:
             changed = indices != self.previous
-            rows = np.flatnonzero(changed.any(axis=1))
-            if len(rows):
-                cols = np.flatnonzero(changed.any(axis=0))
-                top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-            else:  # an identical frame stays a frame: it keeps the step's time
-                top, bottom, left, right = 0, 1, 0, 1
-            box = (int(left), int(top), int(right - left), int(bottom - top))
-            patch = indices[top:bottom, left:right]
+            # an identical frame stays a frame: it keeps the step's time
+            box = _bounding_box(changed) or (0, 0, 1, 1)
+            left, top, width, height = box
+            window = (slice(top, top + height), slice(left, left + width))
+            patch = indices[window]
             best = (_APNG_SOURCE, _png_pixels(patch))
-            unchanged = ~changed[top:bottom, left:right]
+            unchanged = ~changed[window]
             if unchanged.any():
                 masked = np.where(unchanged, np.uint8(self.clear), patch)
                 over = (_APNG_OVER, _png_pixels(masked))
@@ -690,6 +708,24 @@ class _ApngStream:
             self.sequence += 1
         self.fp.write(b"".join(chunks))
         self.count += 1
+
+
+def _write_apng(
+    fp: IO[bytes],
+    frames: Iterator[np.ndarray],
+    first: np.ndarray,
+    *,
+    duration_ms: int,
+    palette: np.ndarray,
+    loop: int | None,
+) -> int:
+    mapper = palette_mapper(palette)
+    plays = 1 if loop is None else loop  # APNG counts plays, 0 forever
+    stream = _ApngStream(fp, first.shape[:2], mapper.palette, duration_ms=duration_ms, loop=plays)
+    for frame in itertools.chain([first], frames):
+        stream.add(mapper.indices(_check_frame(frame, first.shape)))
+    stream.close()
+    return stream.count
 
 
 # --------------------------------------------------------------------------------------
@@ -761,14 +797,22 @@ def write_animation(
 ) -> Written:
     """Write an animation, format by suffix: ``.gif``, ``.png`` (APNG) or ``.webp``.
 
-    GIF is streamed (one frame in memory besides the previous frame's indices):
-    one global colour table, loop extension, each frame after the first only
-    the box that changed, "do not dispose" so frames accumulate. APNG and WebP
-    go through Pillow, lossless, and hold every frame in memory (one byte per
-    pixel when mapped to a palette); with a palette their pixels are the GIF's
-    (palette-mapped), else the input's exactly. Pillow merges identical
-    consecutive frames of APNG/WebP (their durations add), and writes a
-    one-frame APNG/WebP as a still image.
+    All formats loop, show every frame for ``duration_ms`` and are lossless
+    with respect to what they store: with a palette, every format stores the
+    palette-mapped pixels (what the GIF shows); without one, APNG and WebP store
+    the input exactly.
+
+    Memory: GIF is always streamed, and so is APNG with a palette and without
+    transparency (each holds one frame and the previous frame's indices). The
+    other APNG cases and WebP go through Pillow, which holds every frame in
+    memory (one byte per pixel with a palette); Pillow also merges identical
+    consecutive frames there (durations add) and writes a single frame as a
+    still. The streamed writers keep every frame.
+
+    Both streamed writers store the first frame whole and then only the box
+    that changed, frames accumulating ("do not dispose"); inside the box,
+    pixels unchanged since the previous frame become a reserved transparent
+    index when that compresses smaller.
 
     Parameters
     ----------
@@ -796,6 +840,9 @@ def write_animation(
     Written
     """
     target = check_output_path(path)
+    if duration_ms <= 0:
+        raise ValueError(f"duration_ms must be positive, not {duration_ms}")
+    palette = _check_palette(palette) if palette is not None else None
     iterator = iter(frames)
     first = next(iterator, None)
     if first is None:
@@ -816,14 +863,9 @@ def write_animation(
                 unchanged_transparency=unchanged_transparency,
             )
         elif suffix == ".png" and palette is not None and not transparent:
-            mapper = palette_mapper(palette)
-            stream = _ApngStream(
-                fp, first.shape[:2], mapper.palette, duration_ms=duration_ms, loop=1 if loop_count is None else loop_count
+            count = _write_apng(
+                fp, iterator, first, duration_ms=duration_ms, palette=palette, loop=loop_count
             )
-            for frame in itertools.chain([first], iterator):
-                stream.add(mapper.indices(_check_frame(frame, first.shape)))
-            stream.close()
-            count = stream.count
         else:
             count = _write_pillow_animation(
                 fp,

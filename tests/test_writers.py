@@ -79,6 +79,22 @@ def on_transparent(count: int = 6, size: tuple[int, int] = (40, 50)):
         yield frame
 
 
+def outline_over_texture(count: int = 25) -> list[np.ndarray]:
+    """A window outline sliding over a textured grid: its box is mostly unchanged texture."""
+    rng = np.random.default_rng(8)
+    background = PALETTE[rng.integers(0, 3, (30, 50))].repeat(2, axis=0).repeat(2, axis=1)
+    frames = []
+    for step in range(count):
+        frame = background.copy()
+        top, left = 3 * (step // 5), 6 * (step % 5)
+        frame[top : top + 30, left : left + 30] = LINE
+        frame[top + 2 : top + 28, left + 2 : left + 28] = background[
+            top + 2 : top + 28, left + 2 : left + 28
+        ]
+        frames.append(frame)
+    return frames
+
+
 def brute_force_nearest(colours: np.ndarray, palette: np.ndarray) -> np.ndarray:
     """Squared distances from each colour to each palette colour (independent reference)."""
     diff = colours.reshape(-1, 1, 3).astype(np.int64) - palette.reshape(1, -1, 3).astype(np.int64)
@@ -147,6 +163,47 @@ def parse_gif(data: bytes) -> dict:
             control = None
         else:
             raise AssertionError(f"unexpected block {introducer:#x} at {position}")
+
+
+def parse_png(data: bytes) -> dict:
+    """A minimal PNG/APNG chunk reader, written from the PNG and APNG specifications."""
+    import zlib
+
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    result: dict = {"fcTL": [], "sequence": []}
+    position = 8
+    while position < len(data):
+        length = int.from_bytes(data[position : position + 4], "big")
+        kind = data[position + 4 : position + 8]
+        payload = data[position + 8 : position + 8 + length]
+        crc = int.from_bytes(data[position + 8 + length : position + 12 + length], "big")
+        assert zlib.crc32(kind + payload) == crc, kind
+        position += 12 + length
+
+        def number(offset: int, size: int = 4, payload: bytes = payload) -> int:
+            return int.from_bytes(payload[offset : offset + size], "big")
+
+        if kind == b"IHDR":
+            result["IHDR"] = (number(0), number(4), payload[8], payload[9])
+        elif kind == b"acTL":
+            result["acTL"] = (number(0), number(4))
+        elif kind == b"fcTL":
+            result["sequence"].append(number(0))
+            result["fcTL"].append(
+                {
+                    "sequence": number(0),
+                    "box": (number(12), number(16), number(4), number(8)),
+                    "delay": (number(20, 2), number(22, 2)),
+                    "dispose": payload[24],
+                    "blend": payload[25],
+                }
+            )
+        elif kind == b"fdAT":
+            result["sequence"].append(number(0))
+        elif kind == b"IEND":
+            assert position == len(data), "bytes after IEND"
+    assert result["sequence"] == list(range(len(result["sequence"])))
+    return result
 
 
 def sha256(path: Path) -> str:
@@ -342,18 +399,7 @@ def test_gif_delay_is_duration_rounded_half_up_to_centiseconds(tmp_path, duratio
 
 
 def test_unchanged_pixels_transparent_is_smaller_and_looks_the_same(tmp_path):
-    rng = np.random.default_rng(8)
-    # a window outline sliding over a textured grid: its box is mostly unchanged texture
-    background = PALETTE[rng.integers(0, 3, (30, 50))].repeat(2, axis=0).repeat(2, axis=1)
-    frames = []
-    for step in range(25):
-        frame = background.copy()
-        top, left = 3 * (step // 5), 6 * (step % 5)
-        frame[top : top + 30, left : left + 30] = LINE
-        frame[top + 2 : top + 28, left + 2 : left + 28] = background[
-            top + 2 : top + 28, left + 2 : left + 28
-        ]
-        frames.append(frame)
+    frames = outline_over_texture()
     sizes, reads = {}, {}
     for choice in (False, True, None):
         path = tmp_path / f"{choice}.gif"
@@ -388,30 +434,48 @@ def test_unchanged_pixels_stay_painted_when_that_is_smaller(tmp_path):
     assert sizes[None] <= sizes[False]
 
 
-def test_identical_frames_are_kept_as_frames(tmp_path):
+@pytest.mark.parametrize("suffix", [".gif", ".png"])  # the streamed writers
+def test_identical_frames_are_kept_as_frames(tmp_path, suffix):
     frame = next(sliding_window(1))
-    write_animation(tmp_path / "a.gif", [frame, frame, frame], duration_ms=500, palette=PALETTE)
-    read, infos = read_frames(tmp_path / "a.gif")
+    path = tmp_path / f"a{suffix}"
+    write_animation(path, [frame, frame, frame], duration_ms=500, palette=PALETTE)
+    read, infos = read_frames(path)
     assert len(read) == 3
     assert [info["duration"] for info in infos] == [500] * 3
     assert all(np.array_equal(r, frame[..., :3]) for r in read)
 
 
-def test_single_frame_gif(tmp_path):
-    write_animation(tmp_path / "a.gif", sliding_window(1), duration_ms=700, palette=PALETTE)
-    read, infos = read_frames(tmp_path / "a.gif")
+@pytest.mark.parametrize("suffix", [".gif", ".png"])
+def test_single_frame_animation(tmp_path, suffix):
+    path = tmp_path / f"a{suffix}"
+    write_animation(path, sliding_window(1), duration_ms=700, palette=PALETTE)
+    read, infos = read_frames(path)
     assert len(read) == 1 and infos[0]["duration"] == 700
 
 
-@settings(max_examples=40, deadline=None)
+def test_loop_none_plays_once(tmp_path):
+    write_animation(tmp_path / "a.gif", sliding_window(2), duration_ms=100, loop=None)
+    assert parse_gif((tmp_path / "a.gif").read_bytes())["loop"] is None
+    write_animation(
+        tmp_path / "a.png", sliding_window(2), duration_ms=100, palette=PALETTE, loop=None
+    )
+    assert parse_png((tmp_path / "a.png").read_bytes())["acTL"] == (2, 1)
+    write_animation(tmp_path / "b.gif", sliding_window(2), duration_ms=100, loop=3)
+    assert parse_gif((tmp_path / "b.gif").read_bytes())["loop"] == 3
+
+
+@settings(max_examples=60, deadline=None)
 @given(
+    suffix=st.sampled_from([".gif", ".png"]),  # the two streamed writers
     data=st.data(),
     height=st.integers(1, 12),
     width=st.integers(1, 12),
     colours=st.integers(1, 255),
     count=st.integers(1, 5),
 )
-def test_gif_round_trips_any_palette_frames(tmp_path_factory, data, height, width, colours, count):
+def test_streamed_writers_round_trip_any_palette_frames(
+    tmp_path_factory, suffix, data, height, width, colours, count
+):
     seed = data.draw(st.integers(0, 2**32 - 1))
     rng = np.random.default_rng(seed)
     palette = np.unique(rng.integers(0, 256, (colours, 3)), axis=0).astype(np.uint8)
@@ -420,12 +484,15 @@ def test_gif_round_trips_any_palette_frames(tmp_path_factory, data, height, widt
         if rng.random() < 0.7:
             frames[k] = frames[k - 1].copy()
             frames[k][rng.integers(0, height), rng.integers(0, width)] = palette[-1]
-    path = tmp_path_factory.mktemp("gif") / "a.gif"
+    path = tmp_path_factory.mktemp("anim") / f"a{suffix}"
     write_animation(path, frames, duration_ms=100, palette=palette)
     read, _ = read_frames(path)
     assert len(read) == count
     assert all(np.array_equal(r, f) for r, f in zip(read, frames, strict=True))
-    assert len(parse_gif(path.read_bytes())["frames"]) == count
+    if suffix == ".gif":
+        assert len(parse_gif(path.read_bytes())["frames"]) == count
+    else:
+        assert parse_png(path.read_bytes())["acTL"] == (count, 0)
 
 
 def test_transparent_gif_shows_alpha_correctly_including_the_loop(tmp_path):
@@ -466,7 +533,8 @@ def test_transparent_gif_clears_pixels_outside_the_previous_frames_box(tmp_path)
     assert parse_gif((tmp_path / "t.gif").read_bytes())["frames"][1]["disposal"] == 2
 
 
-def test_gif_writer_streams_frames(tmp_path):
+@pytest.mark.parametrize("suffix", [".gif", ".png"])
+def test_streamed_writers_hold_no_more_than_a_few_frames(tmp_path, suffix):
     palette_mapper(PALETTE)  # the lookup table is built once per palette and cached
 
     def frames() -> Iterator[np.ndarray]:
@@ -476,7 +544,7 @@ def test_gif_writer_streams_frames(tmp_path):
 
     tracemalloc.start()
     try:
-        write_animation(tmp_path / "a.gif", frames(), duration_ms=100, palette=PALETTE)
+        write_animation(tmp_path / f"a{suffix}", frames(), duration_ms=100, palette=PALETTE)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -485,6 +553,27 @@ def test_gif_writer_streams_frames(tmp_path):
 
 # --------------------------------------------------------------------------------------
 # APNG and WebP
+
+
+def test_apng_structure_frames_sequence_and_boxes(tmp_path):
+    write_animation(tmp_path / "a.png", sliding_window(9), duration_ms=250, palette=PALETTE)
+    png = parse_png((tmp_path / "a.png").read_bytes())
+    assert png["IHDR"] == (80, 60, 8, 3)  # 8-bit indexed
+    assert png["acTL"] == (9, 0)
+    assert len(png["fcTL"]) == 9
+    assert png["fcTL"][0]["box"] == (0, 0, 80, 60)
+    assert all(c["delay"][0] * 1000 == 250 * c["delay"][1] for c in png["fcTL"])
+    assert all(c["dispose"] == 0 for c in png["fcTL"])
+    assert all(c["box"][2] * c["box"][3] < 80 * 60 / 2 for c in png["fcTL"][1:])
+
+
+def test_apng_draws_unchanged_pixels_transparent_over_the_previous_frame(tmp_path):
+    frames = outline_over_texture()
+    write_animation(tmp_path / "a.png", frames, duration_ms=100, palette=PALETTE)
+    read, _ = read_frames(tmp_path / "a.png")
+    assert all(np.array_equal(g, f) for g, f in zip(read, frames, strict=True))
+    blends = [c["blend"] for c in parse_png((tmp_path / "a.png").read_bytes())["fcTL"]]
+    assert blends[0] == 0 and 1 in blends[1:]  # 1: "over", the reserved index keeps pixels
 
 
 @pytest.mark.parametrize("suffix", [".png", ".webp"])
