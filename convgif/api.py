@@ -150,13 +150,13 @@ class RenderOptions:
             ):
                 option = "--" + name.replace("_", "-")
                 raise RenderError(
-                    f"{option}: must be inline values like \"1,2;3,4\", a .csv or .npy "
+                    f'{option}: must be inline values like "1,2;3,4", a .csv or .npy '
                     f"file, or rows of numbers, got {value!r}"
                 )
 
     @property
     def shows_numbers(self) -> bool:
-        """True when the figure has numbers in its cells (asked for, or implied by a value option)."""
+        """True when the figure has numbers in its cells (asked for, or implied by values)."""
         return (
             self.numbers
             or self.input_values is not None

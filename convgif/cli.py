@@ -121,17 +121,25 @@ def spec_options(command: F) -> F:
 _VALUE_OPTIONS = ("seed", "input_values", "kernel_values", "padding_mode", "flip")
 
 
-def values_options(command: F) -> F:
+RENDER_NUMBERS_HELP = (
+    "Write the values in the cells: the input, the kernel's weights small in the window's "
+    "cells, the outputs as they are computed, max pooling's winner ringed. Random small "
+    "integers unless given; implied by the options below."
+)
+GEOMETRY_NUMBERS_HELP = (
+    "Also print the values: the input, the kernel's weights (conv) and the output. Random "
+    "small integers unless given; implied by the options below."
+)
+
+
+def values_options(numbers_help: str) -> Callable[[F], F]:
     """The options of a numerical figure (values in the cells), shared by render and geometry."""
+    return lambda command: _add_values_options(command, numbers_help)
+
+
+def _add_values_options(command: F, numbers_help: str) -> F:
     options = [
-        click.option(
-            "--numbers",
-            is_flag=True,
-            default=False,
-            help="Write the values in the cells: the input, the kernel's weights small in "
-            "the window's cells, the outputs as they are computed, max pooling's winner "
-            "ringed. Random small integers unless given; implied by the options below.",
-        ),
+        click.option("--numbers", is_flag=True, default=False, help=numbers_help),
         click.option(
             "--seed",
             type=click.IntRange(min=0),
@@ -206,7 +214,7 @@ def cli() -> None:
 
 @cli.command()
 @spec_options
-@values_options
+@values_options(GEOMETRY_NUMBERS_HELP)
 @click.option(
     "--json",
     "as_json",
@@ -352,7 +360,7 @@ def _echo_table(title: str, table: Any) -> None:
     show_default=True,
     help="Refuse a spec with more steps (frames) than this.",
 )
-@values_options
+@values_options(RENDER_NUMBERS_HELP)
 def render(
     output: Path | None,
     frames_dir: Path | None,

@@ -169,18 +169,23 @@ class Layout:
 
 
 def clip_outside(p0: np.ndarray, p1: np.ndarray, polygon: np.ndarray) -> list[Segment]:
-    """The parts of segment ``p0``-``p1`` outside a convex polygon (Cyrus-Beck)."""
-    p0, p1, polygon = (np.asarray(a, dtype=float) for a in (p0, p1, polygon))
-    d = p1 - p0
-    centre = polygon.mean(axis=0)
+    """The parts of segment ``p0``-``p1`` outside a convex polygon (Cyrus-Beck).
+
+    In plain floats: it runs four times a frame on 2-vectors, where numpy's
+    per-call overhead was most of its cost (about a sixth of a blitted frame).
+    """
+    x0, y0 = float(p0[0]), float(p0[1])
+    dx, dy = float(p1[0]) - x0, float(p1[1]) - y0
+    corners = [(float(x), float(y)) for x, y in polygon]
+    cx = sum(x for x, _ in corners) / len(corners)
+    cy = sum(y for _, y in corners) / len(corners)
     t_in, t_out = 0.0, 1.0
-    for a, b in zip(polygon, np.roll(polygon, -1, axis=0), strict=True):
-        edge = b - a
-        normal = np.array([-edge[1], edge[0]])
-        if np.dot(normal, centre - a) < 0:
-            normal = -normal  # point it inwards
-        num = float(np.dot(normal, p0 - a))
-        den = float(np.dot(normal, d))
+    for (ax, ay), (bx, by) in zip(corners, corners[1:] + corners[:1], strict=True):
+        nx, ny = ay - by, bx - ax  # the edge's normal ...
+        if nx * (cx - ax) + ny * (cy - ay) < 0:
+            nx, ny = -nx, -ny  # ... pointing inwards
+        num = nx * (x0 - ax) + ny * (y0 - ay)
+        den = nx * dx + ny * dy
         if abs(den) < 1e-12:
             if num < 0:
                 return [_segment(p0, p1)]  # parallel to this edge and outside it
@@ -194,9 +199,9 @@ def clip_outside(p0: np.ndarray, p1: np.ndarray, polygon: np.ndarray) -> list[Se
         return [_segment(p0, p1)]
     pieces = []
     if t_in > 1e-9:
-        pieces.append(_segment(p0, p0 + t_in * d))
+        pieces.append(((x0, y0), (x0 + t_in * dx, y0 + t_in * dy)))
     if t_out < 1 - 1e-9:
-        pieces.append(_segment(p0 + t_out * d, p1))
+        pieces.append(((x0 + t_out * dx, y0 + t_out * dy), (float(p1[0]), float(p1[1]))))
     return pieces
 
 

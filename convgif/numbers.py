@@ -16,9 +16,14 @@ What is drawn, from :class:`convgif.values.Values`:
 Text is drawn as glyph outlines (:class:`matplotlib.textpath.TextPath`) placed
 with the plane's own affine map: in the oblique layout the numbers lie on the
 slanted planes as the cells do, in the flat layout they are upright text, and
-in both the ink is centred on the cell exactly. Every artist is made once per
-figure; a step only shows and hides labels, moves the weights (one shared
-offset) and the ring, and sets colours.
+in both the ink is centred on the cell exactly. Upright numbers read better:
+a figure with numbers is drawn flat unless a layout is asked for
+(:attr:`convgif.api.RenderOptions.resolved_layout`), with larger cells
+(:data:`convgif.render.NUMBERS_CELL_INCH`) so four characters fit.
+
+Every artist is made once per figure; a step only shows and hides labels,
+moves the weights (one shared offset) and the ring. Computed outputs are
+named as the layer's backdrop, so an animation draws each of them once.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from matplotlib.artist import Artist
@@ -44,9 +50,13 @@ from convgif.values import Values, format_value
 
 # Widest label, as a fraction of a cell: values leave a margin inside the
 # borders; weights share their cell with a value, so they keep to its corner.
-VALUE_WIDTH_CELLS = 0.84
-WEIGHT_WIDTH_CELLS = 0.4
+VALUE_WIDTH_CELLS = 0.76
+VALUE_HEIGHT_CELLS = 0.6
+WEIGHT_WIDTH_CELLS = 0.55
 WEIGHT_HEIGHT_CELLS = 0.3
+# Labels no wider than this one set their group's size ("4.33", "−12", "17");
+# a wider one ("−106", "164.88") is made smaller on its own.
+TYPICAL_WIDEST = "8.88"
 # Distance of a weight's ink from its cell's right and bottom borders (cells):
 # clear of the border line, which is about 0.07 cell wide.
 WEIGHT_INSET_CELLS = 0.09
@@ -54,10 +64,12 @@ WEIGHT_INSET_CELLS = 0.09
 RING_RADIUS_CELLS = 0.42
 _RING_POINTS = 64
 
-# Drawing order: above the window, the connecting lines and the output cell
-# (zorder 20-23 in the renderer), in the order the moving artists are listed,
-# so a blitted frame and a fully drawn figure stack the same way.
+# Drawing order (the renderer draws moving artists by zorder, as a full draw
+# does): the window's numbers and the current output above the window, the
+# connecting lines and the output cell (zorder 20-23); computed outputs below
+# them, which lets an animation keep them in its background (Layer.backdrop).
 _STATIC_Z = 4  # over the input grid lines (3), under everything that moves
+_DONE_Z = 12  # over the output grid lines (11), under everything that moves
 _WINDOW_Z = 30
 _WEIGHT_Z = 31
 _OUTPUT_Z = 32
@@ -98,11 +110,19 @@ def _glyphs(text: str, family: str) -> _Glyphs:
     return _Glyphs(vertices, codes, ink)
 
 
+@dataclass(frozen=True)
+class _Fit:
+    """A group's font size (em, in cells) and the widest a label of it may be (cells)."""
+
+    size: float
+    width_cells: float
+
+
 class Label(PathPatch):
     """A number written on a plane as glyph outlines; :attr:`text` is what it says."""
 
-    def __init__(self, text: str, path: MplPath, **kwargs: object) -> None:
-        super().__init__(path, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, text: str, path: MplPath, **kwargs: Any) -> None:
+        super().__init__(path, edgecolor="none", linewidth=0.0, antialiased=True, **kwargs)
         self.text = text
 
     def get_text(self) -> str:
@@ -128,7 +148,11 @@ class NumbersLayer(Layer):
     weight_labels
         One label per tap, row-major (convolution only; else empty).
     output_labels
-        One label per output cell, row-major.
+        One label per output cell, row-major, shown once the cell is computed
+        (after its step: its own step shows ``current_labels``).
+    current_labels
+        One label per output cell, in the colour that reads on the shaded
+        current cell, shown at its step only.
     ring
         Max pooling's marker of the winning cell (else None).
     """
@@ -139,6 +163,7 @@ class NumbersLayer(Layer):
         self.window_labels: dict[Cell, Label] = {}
         self.weight_labels: list[Label] = []
         self.output_labels: list[Label] = []
+        self.current_labels: list[Label] = []
         self.ring: Polygon | None = None
         self._plane: Plane | None = None
 
@@ -152,27 +177,29 @@ class NumbersLayer(Layer):
         if renderer.spec != self.values.spec:
             raise ValueError("the values were computed for another spec")
         theme, layout = renderer.style.theme, renderer.layout
-        self._renderer = renderer
         self._family = theme.font_family
+        self._cell_px = layout.cell_px
+        self._style = renderer.style
         self._plane = plane = layout.input
         kinds = renderer.geometry.cell_kinds()
         grid = self.values.grid
-        self._texts = {
+        texts = {
             (r, c): format_value(grid[r, c])
             for r in range(grid.shape[0])
             for c in range(grid.shape[1])
             if not np.isnan(grid[r, c])
         }
-        self._input_size = self._fitted_size(
-            self._texts.values(), theme.value_font_pt, VALUE_WIDTH_CELLS, 0.6
-        )
+        fit = self._fit(texts.values(), theme.value_font_pt, VALUE_WIDTH_CELLS)
+        # One outline per cell, shared by its static label and its window label.
+        self._cell_paths = {
+            cell: (text, self._path(plane, text, (cell[0] + 0.5, cell[1] + 0.5), fit))
+            for cell, text in texts.items()
+        }
         full, faint = _rgba(theme.text_on(theme.input)), _rgba(theme.faint_text())
         self.input_labels = {}
-        for cell, text in self._texts.items():
+        for cell, (text, path) in self._cell_paths.items():
             colour = full if kinds[cell[0]][cell[1]] == CellKind.INPUT else faint
-            label = self._label(plane, text, (cell[0] + 0.5, cell[1] + 0.5), self._input_size)
-            label.set_facecolor(colour)
-            label.set_zorder(_STATIC_Z)
+            label = Label(text, path, facecolor=colour, zorder=_STATIC_Z)
             ax.add_artist(label)  # add_patch would compute data limits from the glyphs
             self.input_labels[cell] = label
 
@@ -188,52 +215,44 @@ class NumbersLayer(Layer):
             for r in range(len(kinds))
             for c in range(len(kinds[0]))
         }
-        moving: list[Artist] = []
 
-        self.window_labels = {}
-        for cell, text in self._texts.items():
-            label = self._label(plane, text, (cell[0] + 0.5, cell[1] + 0.5), self._input_size)
-            label.set_facecolor(self._tap_colour[cell])
-            self.window_labels[cell] = label
+        self.window_labels = {
+            cell: Label(text, path, facecolor=self._tap_colour[cell], zorder=_WINDOW_Z)
+            for cell, (text, path) in self._cell_paths.items()
+        }
         self._shown_window: tuple[Cell, ...] = ()
 
+        # The weights are placed under the first window and moved, all
+        # together, by one shared offset: the window moves rigidly.
         self.weight_labels = []
-        kernel = self.values.window_kernel
         first = renderer.geometry.step(0)
         self._window_origin = first.window[0]
         self._weight_offset = Affine2D()
+        kernel = self.values.window_kernel
         if kernel is not None:
             texts = [format_value(w) for w in kernel.ravel()]
-            size = self._fitted_size(
-                texts, theme.weight_font_pt, WEIGHT_WIDTH_CELLS, WEIGHT_HEIGHT_CELLS
-            )
+            fit = self._fit(texts, theme.weight_font_pt, WEIGHT_WIDTH_CELLS, WEIGHT_HEIGHT_CELLS)
             corner = 1.0 - WEIGHT_INSET_CELLS
             transform = self._weight_offset + ax.transData
             for text, (r, c) in zip(texts, first.window, strict=True):
-                label = self._label(plane, text, (r + corner, c + corner), size, corner=True)
+                path = self._path(plane, text, (r + corner, c + corner), fit, corner=True)
+                label = Label(text, path, zorder=_WEIGHT_Z)
                 label.set_transform(transform)
-                label.set_zorder(_WEIGHT_Z)
                 self.weight_labels.append(label)
 
         out_plane = layout.output
         outputs = [format_value(v) for v in self.values.output.ravel()]
-        size = self._fitted_size(outputs, theme.value_font_pt, VALUE_WIDTH_CELLS, 0.6)
-        self._output_colour = _rgba(theme.text_on(theme.output))
-        self._current_colour = _rgba(theme.text_on(theme.shaded(theme.output)))
-        cols = out_plane.cols
-        self.output_labels = []
+        fit = self._fit(outputs, theme.value_font_pt, VALUE_WIDTH_CELLS)
+        done_colour = _rgba(theme.text_on(theme.output))
+        current_colour = _rgba(theme.text_on(theme.shaded(theme.output)))
+        self.output_labels, self.current_labels = [], []
         for index, text in enumerate(outputs):
-            r, c = divmod(index, cols)
-            label = self._label(out_plane, text, (r + 0.5, c + 0.5), size)
-            label.set_facecolor(self._output_colour)
-            label.set_zorder(_OUTPUT_Z)
-            self.output_labels.append(label)
-
-        for label in self.window_labels.values():
-            label.set_zorder(_WINDOW_Z)
-        moving.extend(self.window_labels.values())
-        moving.extend(self.weight_labels)
-        moving.extend(self.output_labels)
+            r, c = divmod(index, out_plane.cols)
+            path = self._path(out_plane, text, (r + 0.5, c + 0.5), fit)
+            self.output_labels.append(Label(text, path, facecolor=done_colour, zorder=_DONE_Z))
+            self.current_labels.append(
+                Label(text, path, facecolor=current_colour, zorder=_OUTPUT_Z)
+            )
 
         self.ring = None
         if self.values.winners is not None:
@@ -243,9 +262,15 @@ class NumbersLayer(Layer):
             )  # fmt: skip
             angles = np.linspace(0.0, 2.0 * np.pi, _RING_POINTS, endpoint=False)
             self._ring_rc = RING_RADIUS_CELLS * np.column_stack([np.sin(angles), np.cos(angles)])
-            moving.append(self.ring)
 
-        self._current_output: int | None = None
+        moving: list[Artist] = [
+            *self.output_labels,
+            *self.window_labels.values(),
+            *self.weight_labels,
+            *self.current_labels,
+        ]
+        if self.ring is not None:
+            moving.append(self.ring)
         for artist in moving:
             artist.set_visible(False)
             ax.add_artist(artist)
@@ -273,14 +298,11 @@ class NumbersLayer(Layer):
                 label.set_facecolor(self._tap_colour[cell])
                 label.set_visible(True)
 
-        for index, label in enumerate(self.output_labels):
-            label.set_visible(index <= step.index)
-        # Only the current output cell is shaded: its label takes the colour
-        # that reads on the shade, and the previous one gets its own back.
-        if self._current_output is not None:
-            self.output_labels[self._current_output].set_facecolor(self._output_colour)
-        self.output_labels[step.index].set_facecolor(self._current_colour)
-        self._current_output = step.index
+        for index, (done, current) in enumerate(
+            zip(self.output_labels, self.current_labels, strict=True)
+        ):
+            done.set_visible(index < step.index)
+            current.set_visible(index == step.index)
 
         if self.ring is not None:
             assert self.values.winners is not None and self._plane is not None
@@ -290,51 +312,68 @@ class NumbersLayer(Layer):
                 centre = np.array([winner[0] + 0.5, winner[1] + 0.5])
                 self.ring.set_xy(self._plane.points(centre + self._ring_rc))
 
-    # -- the winning cell, the current step, for tests -------------------------
+    def backdrop(self, step: Step) -> Sequence[Artist]:
+        """The outputs computed before this step: they stay as they are."""
+        return self.output_labels[: step.index]
+
+    # -- for tests and callers -------------------------------------------------
     def visible_output_texts(self) -> list[str]:
-        """The text of each output label, ``""`` where it is hidden (row-major)."""
-        return [label.text if label.get_visible() else "" for label in self.output_labels]
+        """What each output cell shows at the current step, ``""`` where empty (row-major)."""
+        return [
+            next((label.text for label in pair if label.get_visible()), "")
+            for pair in zip(self.output_labels, self.current_labels, strict=True)
+        ]
 
     # -- helpers ---------------------------------------------------------------
-    def _fitted_size(
-        self, texts: Iterable[str], font_pt: float, width_cells: float, height_cells: float
-    ) -> float:
-        """Font size (em, in cells) of a group of labels: the theme's, shrunk to fit a cell.
+    def _fit(
+        self,
+        texts: Iterable[str],
+        font_pt: float,
+        width_cells: float,
+        height_cells: float = VALUE_HEIGHT_CELLS,
+    ) -> _Fit:
+        """The font size of a group of labels (input values, weights, outputs).
 
-        One size per group (input values, weights, outputs), so numbers of a
-        plane read alike; only when the widest would not fit is the group made
-        smaller.
+        The theme's size, scaled with the cell; shrunk, for the whole group,
+        until its widest ordinary label (no wider than :data:`TYPICAL_WIDEST`)
+        fits, so the numbers of a plane read alike. A wider label is shrunk
+        alone (:meth:`_path`), not the group with it.
         """
-        style = self._renderer.style
-        size = style.points_to_px(font_pt) / self._renderer.layout.cell_px
-        widest = max((_glyphs(t, self._family).width for t in texts), default=0.0)
+        size = self._style.points_to_px(font_pt) / self._cell_px
         digit = _glyphs("0", self._family).height
+        size = min(size, height_cells / digit)
+        texts = list(texts)
+        widths = [_glyphs(t, self._family).width for t in texts]
+        limit = _glyphs(TYPICAL_WIDEST, self._family).width * (1 + 1e-9)
+        widest = max((w for w in widths if w <= limit), default=min(widths, default=0.0))
         if widest > 0:
             size = min(size, width_cells / widest)
-        return min(size, height_cells / digit)
+        return _Fit(size, width_cells)
 
-    def _label(
-        self, plane: Plane, text: str, anchor: tuple[float, float], size: float,
+    def _path(
+        self, plane: Plane, text: str, anchor: tuple[float, float], fit: _Fit,
         corner: bool = False,
-    ) -> Label:  # fmt: skip
-        """``text`` at ``anchor`` (plane row, col) on ``plane``, ``size`` cells per em.
+    ) -> MplPath:  # fmt: skip
+        """The outline of ``text`` at ``anchor`` (plane row, col), in image pixels.
 
         Centred on the anchor by its ink horizontally and by the height of a
-        digit vertically (so every number of a row shares a baseline), or,
-        with ``corner``, its ink's right edge and baseline on the anchor.
+        digit vertically (so the numbers of a row share a baseline), or, with
+        ``corner``, its ink's right edge and baseline on the anchor.
         """
         glyphs = _glyphs(text, self._family)
+        size = fit.size
+        if glyphs.width * size > fit.width_cells:
+            size = fit.width_cells / glyphs.width
         digit = _glyphs("0", self._family).height
         u, v = glyphs.vertices[:, 0], glyphs.vertices[:, 1]
         if corner:
             u0, v0 = glyphs.ink[2], 0.0
         else:
             u0, v0 = (glyphs.ink[0] + glyphs.ink[2]) / 2.0, digit / 2.0
-        rows = anchor[0] - (v - v0) * size  # text's y points up, rows go down
+        rows = anchor[0] - (v - v0) * size  # the glyphs' y points up, rows go down
         cols = anchor[1] + (u - u0) * size
         pixels = plane.points(np.column_stack([rows, cols]))
-        path = MplPath(pixels, glyphs.codes if len(glyphs.codes) else None)
-        return Label(text, path, edgecolor="none", linewidth=0.0, antialiased=True)
+        return MplPath(pixels, glyphs.codes if len(glyphs.codes) else None)
 
 
 __all__ = ["Label", "NumbersLayer"]

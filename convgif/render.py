@@ -105,12 +105,12 @@ class Style:
     def __post_init__(self) -> None:
         if self.layout not in LAYOUTS:
             raise RenderError(f"--layout: must be one of {', '.join(LAYOUTS)}, got {self.layout!r}")
-        for name in ("scale", "dpi", "cell_inch"):
+        for name, option in (("scale", "--scale"), ("dpi", "--dpi"), ("cell_inch", "cell_inch")):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise RenderError(f"--{name}: must be a number, got {value!r}")
+                raise RenderError(f"{option}: must be a number, got {value!r}")
             if not math.isfinite(value) or value <= 0:
-                raise RenderError(f"--{name}: must be positive, got {value}")
+                raise RenderError(f"{option}: must be positive, got {value}")
         if self.cell_px < 4:
             raise RenderError(
                 f"--scale/--dpi: a cell would be {self.cell_px} px wide; use a larger "
@@ -136,8 +136,12 @@ class Layer:
 
     Subclasses override what they need. The renderer calls :meth:`add_static`
     and :meth:`add_moving` once per figure, and :meth:`update` before drawing
-    each step. The artists :meth:`add_moving` returns are redrawn every step,
-    in order, after the window, the connecting lines and the output cell.
+    each step. The artists :meth:`add_moving` returns are drawn every step
+    they are visible, in zorder (the window is 20, its outline 21, the
+    connecting lines 22, the output cell 23), as a full draw would stack them.
+    Artists that stay put once shown (an output value, once computed) can be
+    named by :meth:`backdrop`: an animation then draws them once, into its
+    saved background, instead of every frame.
     """
 
     def add_static(self, ax: Axes, renderer: Renderer) -> None:
@@ -149,6 +153,14 @@ class Layer:
 
     def update(self, step: Step) -> None:
         """Set the moving artists for one step."""
+
+    def backdrop(self, step: Step) -> Sequence[Artist]:
+        """Moving artists that, from this step on, stay visible and unchanged.
+
+        They must have a zorder below 20 (under everything that moves), so a
+        frame with them in the background is the frame a full draw gives.
+        """
+        return ()
 
     def colours(self, theme: Theme) -> Sequence[RGB]:
         """Flat colours this layer draws with that are not the theme's own (for the palette)."""
@@ -328,9 +340,13 @@ class _Scene:
                 self.moving.extend(layer.add_moving(ax, renderer))
             for artist in self.moving:
                 artist.set_animated(animated)
+            # A full draw stacks artists by zorder (ties in the order they
+            # were added); a blitted frame draws them in the same order.
+            self.moving.sort(key=lambda artist: artist.get_zorder())
+            self._baked: set[int] = set()  # ids of backdrop artists in the background
+            self._last_index = -1
             if animated:
-                self.canvas.draw()
-                self.background = self.canvas.copy_from_bbox(figure.bbox)
+                self._draw_background()
 
     # -- static --------------------------------------------------------------
     def _line_kw(self, width_pt: float) -> dict[str, Any]:
@@ -459,12 +475,38 @@ class _Scene:
         for layer in self.renderer.layers:
             layer.update(step)
 
+    def _draw_background(self) -> None:
+        """Draw the static scene (animated artists are skipped) and save its pixels."""
+        with matplotlib.rc_context(_RC):
+            self.canvas.draw()
+        self.background = self.canvas.copy_from_bbox(self.figure.bbox)
+        self._baked.clear()
+
     def blit(self, step: Step) -> np.ndarray:
-        """Draw one step over the saved background and return a copy of the pixels."""
-        self.canvas.restore_region(self.background)
+        """Draw one step over the saved background and return a copy of the pixels.
+
+        Layers' backdrop artists are drawn into the background the first step
+        they appear; going back to an earlier step redraws the background.
+        """
+        if step.index < self._last_index:
+            self._draw_background()
+        self._last_index = step.index
         self.set_step(step)
+        self.canvas.restore_region(self.background)
+        settled = [
+            artist
+            for layer in self.renderer.layers
+            for artist in layer.backdrop(step)
+            if id(artist) not in self._baked
+        ]
+        if settled:
+            for artist in settled:
+                self.figure.draw_artist(artist)
+                self._baked.add(id(artist))
+            self.background = self.canvas.copy_from_bbox(self.figure.bbox)
         for artist in self.moving:
-            self.figure.draw_artist(artist)
+            if artist.get_visible() and id(artist) not in self._baked:
+                self.figure.draw_artist(artist)
         return np.asarray(self.canvas.buffer_rgba()).copy()
 
 

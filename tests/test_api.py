@@ -218,3 +218,102 @@ def test_bad_options_name_the_option(field: str, value: object, option: str) -> 
     with pytest.raises(RenderError) as caught:
         RenderOptions(**{field: value})  # type: ignore[arg-type]
     assert str(caught.value).startswith(option + ":")
+
+
+# -- numerical figures -------------------------------------------------------------
+
+
+def test_numbers_gif_round_trip(tmp_path: Path) -> None:
+    from convgif.api import _renderer
+
+    path = tmp_path / "numbers.gif"
+    options = RenderOptions(numbers=True, seed=2)
+    written = render_to_file(SPEC, path, options)
+    frames, durations, _ = decoded_frames(path)
+    assert durations == [1000] * SPEC.step_count
+    assert written.frame_count == len(frames) == SPEC.step_count
+    renderer = _renderer(SPEC, options)
+    width, height = renderer.size_px
+    assert {f.shape for f in frames} == {(height, width, 4)}
+    # Larger cells than the plain figure, so the numbers fit.
+    plain_w, plain_h = Renderer(SPEC, Style(layout="flat")).size_px
+    assert width > plain_w and height > plain_h
+    for k, drawn in enumerate(renderer.frames()):
+        difference = np.abs(frames[k][..., :3].astype(int) - drawn[..., :3].astype(int))
+        assert difference.max() <= 24 and difference.mean() < 0.5, k
+
+
+def test_numbers_default_to_the_flat_layout_unless_one_is_given() -> None:
+    assert RenderOptions().resolved_layout == "oblique"
+    assert RenderOptions(numbers=True).resolved_layout == "flat"
+    assert RenderOptions(input_values="1,2;3,4").shows_numbers
+    assert RenderOptions(kernel_values=[[1, 2], [3, 4]]).resolved_layout == "flat"
+    assert RenderOptions(padding_mode="reflect").shows_numbers
+    assert RenderOptions(flip=True).shows_numbers
+    assert not RenderOptions(seed=3).shows_numbers  # a seed alone is not asked for numbers
+    assert RenderOptions(numbers=True, layout="oblique").resolved_layout == "oblique"
+
+
+def test_inline_lists_as_a_gallery_gives_them(tmp_path: Path) -> None:
+    from convgif.api import figure_values
+
+    options = RenderOptions(input_values=[[1, 2, 3]] * 3, kernel_values=[[1, 0], [0, -1]])
+    values = figure_values(ConvSpec(input_size=3, kernel_size=2), options)
+    assert values is not None
+    assert values.output.tolist() == [[-1.0, -1.0], [-1.0, -1.0]]  # x[i,j] - x[i+1,j+1]
+    assert figure_values(SPEC, RenderOptions()) is None
+
+
+def test_padding_modes_are_the_values_modules() -> None:
+    from convgif.api import PADDING_MODES
+    from convgif.values import PADDING_MODES as VALUES_PADDING_MODES
+
+    assert PADDING_MODES == VALUES_PADDING_MODES
+
+
+@pytest.mark.usefixtures("no_rendering")
+@pytest.mark.parametrize(
+    ("spec", "options", "start"),
+    [
+        (SPEC, RenderOptions(input_values="1,2;3,4"), "--input-values: expected 5x5"),
+        (SPEC, RenderOptions(kernel_values="1,2,3;4,5"), "--kernel-values: ragged rows"),
+        (SPEC, RenderOptions(input_values="missing.csv"), "--input-values: file not found"),
+        (SPEC, RenderOptions(padding_mode="reflect", input_values=np.ones((5, 5))), None),
+        (ConvSpec(mode="max"), RenderOptions(kernel_values="1"), "--kernel-values"),
+        (ConvSpec(mode="avg"), RenderOptions(padding_mode="circular"), "--padding-mode"),
+        (ConvSpec(padding=5), RenderOptions(padding_mode="reflect"), "--padding-mode: reflect"),
+        (ConvSpec(transposed=True), RenderOptions(flip=True), "--flip"),
+    ],
+)
+def test_bad_values_refused_before_rendering_and_nothing_written(
+    tmp_path: Path, spec: ConvSpec, options: RenderOptions, start: str | None
+) -> None:
+    from convgif.values import ValuesError
+
+    if start is None:  # a valid combination: rendering starts (and is refused by the fixture)
+        with pytest.raises(AssertionError, match="rendering started"):
+            render_to_file(spec, tmp_path / "x.gif", options)
+        return
+    with pytest.raises(ValuesError) as caught:
+        render_to_file(spec, tmp_path / "x.gif", options)
+    message = str(caught.value)
+    assert message.startswith(start) and "\n" not in message
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "option"),
+    [
+        ("numbers", "yes", "--numbers"),
+        ("flip", 1, "--flip"),
+        ("seed", -1, "--seed"),
+        ("seed", 1.5, "--seed"),
+        ("padding_mode", "mirror", "--padding-mode"),
+        ("input_values", 3, "--input-values"),
+        ("kernel_values", "  ", "--kernel-values"),
+    ],
+)
+def test_bad_value_options_name_the_option(field: str, value: object, option: str) -> None:
+    with pytest.raises(RenderError) as caught:
+        RenderOptions(**{field: value})  # type: ignore[arg-type]
+    assert str(caught.value).startswith(option + ":")

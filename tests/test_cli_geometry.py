@@ -234,3 +234,153 @@ def test_negative_values_after_a_space_are_values_not_options():
     result = run("--padding", "-1")
     assert result.exit_code == 2
     assert result.stderr.startswith("convgif: error: --padding: must not be negative, got -1")
+
+
+# -- values (--numbers) ----------------------------------------------------------------
+
+X5 = "3,1,4,1,5;9,2,6,5,3;5,8,9,7,9;3,2,3,8,4;6,2,6,4,3"
+W3 = "1,-2,0;3,1,-1;0,2,1"
+
+
+def table(text: str):  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    return np.array([[float(v) for v in row.split(",")] for row in text.split(";")])
+
+
+# (CLI arguments, padding as (top, bottom, left, right), what the naive loop computes)
+VALUE_CASES = [
+    (["--padding", "1", "--stride", "2"], (1, 1, 1, 1), "conv"),
+    (["--padding", "2", "--dilation", "2"], (2, 2, 2, 2), "conv"),
+    (["--padding", "0,1,2,0", "--stride", "2x1", "--flip"], (0, 1, 2, 0), "flip"),
+    (["--padding", "2", "--padding-mode", "reflect"], (2, 2, 2, 2), "reflect"),
+    (["--padding", "1,2,0,3", "--padding-mode", "replicate"], (1, 2, 0, 3), "replicate"),
+    (["--padding", "3", "--stride", "2", "--padding-mode", "circular"], (3, 3, 3, 3), "circular"),
+    (["--mode", "max", "--padding", "1", "--stride", "2"], (1, 1, 1, 1), "max"),
+    (["--mode", "max", "--dilation", "2"], (0, 0, 0, 0), "max"),
+    (["--mode", "avg", "--padding", "1"], (1, 1, 1, 1), "avg"),
+    (["--transposed", "--padding", "1", "--stride", "2", "--output-padding", "1"],
+     (1, 1, 1, 1), "transposed"),
+    (["--transposed", "--stride", "2", "--dilation", "2"], (0, 0, 0, 0), "transposed"),
+]  # fmt: skip
+
+
+def naive(kind: str, args: list[str], padding: tuple[int, ...]):  # type: ignore[no-untyped-def]
+    from value_reference import avg_pool2d, conv2d, conv_transpose2d, max_pool2d
+
+    def option(name: str, default: str) -> tuple[int, int]:
+        text = args[args.index(name) + 1] if name in args else default
+        parts = [int(v) for v in text.split("x")]
+        return (parts[0], parts[-1])
+
+    stride, dilation = option("--stride", "1"), option("--dilation", "1")
+    x, w = table(X5), table(W3)
+    if kind == "max":
+        return max_pool2d(x, (3, 3), padding, stride, dilation)[0]
+    if kind == "avg":
+        return avg_pool2d(x, (3, 3), padding, stride)
+    if kind == "transposed":
+        return conv_transpose2d(x, w, padding, stride, dilation, option("--output-padding", "0"))
+    mode = kind if kind in ("reflect", "replicate", "circular") else "zeros"
+    return conv2d(x, w, padding, stride, dilation, mode, flip=kind == "flip")
+
+
+@pytest.mark.parametrize(
+    ("args", "padding", "kind"), VALUE_CASES, ids=[" ".join(c[0]) for c in VALUE_CASES]
+)
+def test_json_values_equal_the_naive_loops(args, padding, kind):
+    import numpy as np
+
+    pooling = kind in ("max", "avg")
+    values = ["--input-values", X5] + ([] if pooling else ["--kernel-values", W3])
+    data = run_json(*args, *values)
+    assert data["input_values"] == table(X5).astype(int).tolist()
+    if pooling:
+        assert "kernel_values" not in data
+    else:
+        assert data["kernel_values"] == table(W3).astype(int).tolist()
+    expected = naive(kind, args, padding)
+    assert np.array(data["output_values"]).shape == tuple(data["output_size"])
+    assert np.allclose(np.array(data["output_values"], dtype=float), expected, atol=1e-6)
+    # The rest of the JSON is the geometry, as without values.
+    geometry_args = [a for a in args if a != "--flip"]
+    if "--padding-mode" in geometry_args:
+        at = geometry_args.index("--padding-mode")
+        del geometry_args[at : at + 2]
+    plain = run_json(*geometry_args)
+    assert {k: v for k, v in data.items() if k in plain} == plain
+
+
+def test_json_random_values_are_consistent_and_seeded():
+    import numpy as np
+    from value_reference import conv2d
+
+    data = run_json("--padding", "1", "--seed", "7")
+    x, w = np.array(data["input_values"], float), np.array(data["kernel_values"], float)
+    assert x.shape == (5, 5) and w.shape == (3, 3)
+    expected = conv2d(x, w, (1, 1, 1, 1), (1, 1), (1, 1))
+    assert np.allclose(data["output_values"], expected)
+    assert run_json("--padding", "1", "--numbers", "--seed", "7") == data
+    assert run_json("--padding", "1", "--numbers", "--seed", "8") != data
+    assert run_json("--padding", "1", "--numbers")["input_values"] != data["input_values"]
+
+
+@pytest.mark.parametrize("extra", [[], ["--mode", "max"], ["--mode", "avg", "--padding", "1"]])
+def test_json_without_numbers_has_no_values(extra):
+    data = run_json(*extra)
+    assert not {"input_values", "kernel_values", "output_values"} & data.keys()
+
+
+def test_json_values_match_torch():
+    torch = pytest.importorskip("torch")
+    import numpy as np
+
+    functional = torch.nn.functional
+    x, w = torch.tensor(table(X5))[None, None], torch.tensor(table(W3))[None, None]
+    checks = [
+        (["--padding", "1", "--stride", "2"], functional.conv2d(x, w, padding=1, stride=2)),
+        (["--transposed", "--padding", "1", "--stride", "2", "--output-padding", "1"],
+         functional.conv_transpose2d(x, w, padding=1, stride=2, output_padding=1)),
+        (["--mode", "avg", "--padding", "1", "--stride", "2"],
+         functional.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=True)),
+        (["--mode", "max", "--padding", "1"], functional.max_pool2d(x, 3, 1, 1)),
+    ]  # fmt: skip
+    for args, expected in checks:
+        values = ["--input-values", X5]
+        if "--mode" not in args:
+            values += ["--kernel-values", W3]
+        data = run_json(*args, *values)
+        assert np.allclose(data["output_values"], expected[0, 0].numpy(), atol=1e-6), args
+    data = run_json("--padding", "2", "--padding-mode", "reflect", "--input-values", X5,
+                    "--kernel-values", W3)  # fmt: skip
+    layer = torch.nn.Conv2d(1, 1, 3, padding=2, padding_mode="reflect", bias=False).double()
+    with torch.no_grad():
+        layer.weight.copy_(w)
+        assert np.allclose(data["output_values"], layer(x)[0, 0].numpy())
+
+
+def test_summary_with_numbers_prints_the_tables():
+    result = run("--input-size", "3", "--kernel-size", "2", "--input-values", "1,2,3;4,5,6;7,8,9",
+                 "--kernel-values", "1,0;0,-1")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    text = result.stdout
+    assert "input values (3x3):" in text and "kernel values (2x2):" in text
+    # x[i,j] - x[i+1,j+1] = -4 everywhere, written with a minus sign.
+    assert text.rstrip().endswith("output values (2x2):\n  \u22124 \u22124\n  \u22124 \u22124")
+
+
+@pytest.mark.parametrize(
+    ("args", "start"),
+    [
+        (["--input-values", "1,2;3,4"], "--input-values: expected 5x5"),
+        (["--mode", "avg", "--kernel-values", "1"], "--kernel-values"),
+        (["--padding-mode", "reflect", "--padding", "5"], "--padding-mode: reflect padding"),
+    ],
+)
+def test_bad_values_are_one_line_exit_2(args, start):
+    for extra in ([], ["--json"]):
+        result = run(*args, *extra)
+        assert result.exit_code == 2
+        assert result.stdout == ""
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"convgif: error: {start}"), lines

@@ -132,3 +132,83 @@ def test_a_write_error_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     result = run(*SMALL, "-o", "x.gif")
     assert result.exit_code == 1
     assert result.stderr.strip() == "convgif: error: cannot write x.gif: Permission denied"
+
+
+# -- numbers -----------------------------------------------------------------------
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_numbers_same_seed_same_bytes_other_seed_other_bytes(in_tmp: Path) -> None:
+    for name, seed in (("a.gif", "3"), ("b.gif", "3"), ("c.gif", "4")):
+        result = run(*SMALL, "--numbers", "--seed", seed, "-o", name)
+        assert result.exit_code == 0, result.output
+    assert digest(in_tmp / "a.gif") == digest(in_tmp / "b.gif")
+    assert digest(in_tmp / "a.gif") != digest(in_tmp / "c.gif")
+    # A value option alone asks for numbers: the same figure.
+    result = run(*SMALL, "--seed", "3", "-o", "d.gif")
+    assert result.exit_code == 0, result.output
+    assert digest(in_tmp / "d.gif") == digest(in_tmp / "a.gif")
+
+
+def test_numbers_are_drawn_flat_by_default(in_tmp: Path) -> None:
+    from convgif.api import RenderOptions, _renderer
+
+    values = "1,2,3,4;5,6,7,8;9,10,11,12;13,14,15,16"
+    result = run(*SMALL, "--input-values", values, "-o", "flat.gif")
+    assert result.exit_code == 0, result.output
+    spec = ConvSpec(input_size=4, kernel_size=3)
+    expected = _renderer(spec, RenderOptions(numbers=True, layout="flat")).size_px
+    with Image.open(in_tmp / "flat.gif") as image:
+        assert image.size == expected and image.n_frames == 4
+    result = run(*SMALL, "--numbers", "--layout", "oblique", "-o", "oblique.gif")
+    assert result.exit_code == 0, result.output
+    oblique = _renderer(spec, RenderOptions(numbers=True, layout="oblique")).size_px
+    with Image.open(in_tmp / "oblique.gif") as image:
+        assert image.size == oblique != expected
+
+
+def test_values_from_files(in_tmp: Path) -> None:
+    import numpy as np
+
+    np.save(in_tmp / "x.npy", np.arange(16.0).reshape(4, 4))
+    (in_tmp / "k.csv").write_text("# weights\n1,0,0\n0,1,0\n0,0,-1\n", encoding="utf-8")
+    result = run(*SMALL, "--input-values", "x.npy", "--kernel-values", "k.csv", "-o", "f.png")
+    assert result.exit_code == 0, result.output
+    with Image.open(in_tmp / "f.png") as image:
+        assert image.n_frames == 4
+
+
+@pytest.mark.parametrize(
+    ("args", "start"),
+    [
+        (["--input-values", "1,2;3,4"], "--input-values: expected 4x4 values for --input-size"),
+        (["--input-values", "1,2,3,4;5,6,7;1,2,3,4;1,2,3,4"], "--input-values: ragged rows"),
+        (["--input-values", "nope.csv"], "--input-values: file not found"),
+        (["--kernel-values", "cube.npy"], "--kernel-values: expected a 2-D array"),
+        (["--kernel-values", "1,2,x;1,2,3;1,2,3"], "--kernel-values: not a number"),
+        (["--padding", "4", "--padding-mode", "reflect"], "--padding-mode: reflect padding"),
+        (["--mode", "max", "--kernel-values", "1,1,1;1,1,1;1,1,1"], "--kernel-values"),
+        (["--transposed", "--flip"], "--flip"),
+    ],
+)
+def test_bad_values_are_one_line_exit_2_and_nothing_written(
+    in_tmp: Path, args: list[str], start: str
+) -> None:
+    import numpy as np
+
+    np.save(in_tmp / "cube.npy", np.zeros((3, 3, 3)))
+    before = sorted(p.name for p in in_tmp.iterdir())
+    one_error_line(run(*SMALL, *args, "-o", "x.gif"), start)
+    assert sorted(p.name for p in in_tmp.iterdir()) == before
+
+
+def test_help_says_padding_counts_as_zeros_in_the_average() -> None:
+    result = CliRunner().invoke(cli, ["render", "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    for option in ("--mode", "--padding-mode"):
+        start = text.index(option + " ")
+        assert "count_include_pad=True" in text[start : start + 400], option

@@ -279,3 +279,69 @@ def test_a_users_matplotlib_settings_do_not_change_the_pixels() -> None:
     changed = {"lines.scale_dashes": True, "path.snap": False, "text.hinting": "none"}
     with matplotlib.rc_context(changed):
         assert np.array_equal(Renderer(spec, Style(caption=True)).frame(2), expected)
+
+
+class Tally(Layer):
+    """One mark per step, kept once its step has passed (a backdrop), drawn with a count."""
+
+    def __init__(self) -> None:
+        self.marks: list[Text] = []
+        self.draws: list[int] = []
+
+    def add_moving(self, ax: Axes, renderer: Renderer) -> list[Text]:
+        count = len(renderer)
+        self.draws = [0] * count
+        self.marks = []
+        for k in range(count):
+            mark = ax.text(4 + 9 * k, 12, "|", fontsize=12, zorder=12, visible=False)
+            real_draw = mark.draw
+
+            def draw(*args: object, _k: int = k, _draw=real_draw) -> None:  # type: ignore[no-untyped-def]
+                self.draws[_k] += 1
+                _draw(*args)
+
+            mark.draw = draw  # type: ignore[method-assign]
+            self.marks.append(mark)
+        return self.marks
+
+    def update(self, step: Step) -> None:
+        for k, mark in enumerate(self.marks):
+            mark.set_visible(k <= step.index)
+
+    def backdrop(self, step: Step) -> list[Text]:
+        return self.marks[: step.index]
+
+
+def test_backdrop_artists_are_drawn_once_and_frames_match_full_draws() -> None:
+    from convgif.render import _Scene
+
+    spec = SPECS["direct"]
+    layer = Tally()
+    renderer = Renderer(spec, layers=[layer])
+    frames = list(renderer.frames())
+    assert layer.draws[:-1] == [2] * (len(frames) - 1)  # as the current mark, then baked once
+    assert layer.draws[-1] == 1
+    for k in (0, 5, 8):
+        canvas = FigureCanvasAgg(renderer.figure_for_step(k))
+        canvas.draw()
+        assert np.array_equal(np.asarray(canvas.buffer_rgba()), frames[k]), k
+    scene = _Scene(renderer, animated=True)
+    steps = list(renderer.geometry.steps())
+    for k in (7, 3, 8, 0):  # back and forth: the background is redrawn going back
+        assert np.array_equal(scene.blit(steps[k]), frames[k]), k
+
+
+def test_larger_cells_and_extra_palette_colours() -> None:
+    spec = SPECS["direct"]
+    assert Renderer(spec, Style(cell_inch=0.4)).layout.cell_px == 40
+    assert Renderer(spec, Style(cell_inch=0.4, scale=2)).layout.cell_px == 80
+
+    class Red(Layer):
+        def colours(self, theme):  # type: ignore[no-untyped-def]
+            return [(255, 0, 0)]
+
+    table = {tuple(int(v) for v in c) for c in Renderer(spec, layers=[Red()]).palette()}
+    assert (255, 0, 0) in table
+    assert (255, 0, 0) not in {tuple(int(v) for v in c) for c in Renderer(spec).palette()}
+    with pytest.raises(RenderError, match="cell_inch"):
+        Style(cell_inch=0)
