@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from convgif.errors import ConvgifError
+from convgif.errors import RenderError
 from convgif.spec import ConvSpec
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; the heavy modules load lazily
@@ -36,10 +36,6 @@ PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 DEFAULT_DURATION_MS = 1000
 DEFAULT_MAX_FRAMES = 3000
 MAX_DURATION_MS = 655_350  # the longest GIF delay: 65535 centiseconds
-
-
-class RenderError(ConvgifError):
-    """A render option that cannot be used; the message starts with the option."""
 
 
 def _number(name: str, value: object, minimum: float, maximum: float | None = None) -> None:
@@ -83,12 +79,13 @@ class RenderOptions:
     numbers
         Write the values in the cells (a numerical figure): every input
         value, the kernel's weights in the window, the outputs as they are
-        computed, max pooling's winner. Also on when any of ``input_values``,
+        computed, max pooling's winner. Also on when any of ``seed``, ``input_values``,
         ``kernel_values``, a ``padding_mode`` other than zeros or ``flip`` is
         given.
     seed
         Seed of the random values (small integers) used where
-        ``input_values`` / ``kernel_values`` are not given.
+        ``input_values`` / ``kernel_values`` are not given; None means 0
+        (giving a seed turns the numbers on).
     input_values, kernel_values
         The input (``H×W``) and the kernel's weights (``kh×kw``, PyTorch's
         weight for the operation): inline text ``"1,2;3,4"``, a path to a
@@ -117,7 +114,7 @@ class RenderOptions:
     max_frames: int = DEFAULT_MAX_FRAMES
     step: int | None = None
     numbers: bool = False
-    seed: int = 0
+    seed: int | None = None
     input_values: str | Path | Sequence[Sequence[float]] | Any | None = None
     kernel_values: str | Path | Sequence[Sequence[float]] | Any | None = None
     padding_mode: str = "zeros"
@@ -137,7 +134,8 @@ class RenderOptions:
         for name in ("caption", "transparent", "numbers", "flip"):
             if not isinstance(getattr(self, name), bool):
                 raise RenderError(f"--{name}: must be true or false, got {getattr(self, name)!r}")
-        _integer("seed", self.seed, 0)
+        if self.seed is not None:
+            _integer("seed", self.seed, 0)
         if self.padding_mode not in PADDING_MODES:
             raise RenderError(
                 f"--padding-mode: must be one of {', '.join(PADDING_MODES)}, "
@@ -159,6 +157,7 @@ class RenderOptions:
         """True when the figure has numbers in its cells (asked for, or implied by values)."""
         return (
             self.numbers
+            or self.seed is not None
             or self.input_values is not None
             or self.kernel_values is not None
             or self.padding_mode != "zeros"
@@ -177,14 +176,31 @@ def default_output(spec: ConvSpec, options: RenderOptions) -> Path:
     """The file written when no output is given: named after the spec, in the current directory.
 
     ``conv_i5_k3_p1_s2.gif`` for an animation, ``conv_i5_k3_p1_s2_step4.png``
-    for a still of step 4.
+    for a still of step 4. A figure with numbers says where they come from
+    (``_seed3``, ``_values``) and how they are padded and combined, so figures
+    of one spec with different numbers do not overwrite each other.
     """
+    stem = spec.slug()
+    if options.shows_numbers:
+        given = options.input_values is not None or options.kernel_values is not None
+        stem += "_values" if given else f"_seed{options.seed or 0}"
+        if options.padding_mode != "zeros":
+            stem += f"_{options.padding_mode}"
+        if options.flip:
+            stem += "_flip"
     if options.step is None:
-        return Path(spec.slug() + ".gif")
-    return Path(f"{spec.slug()}_step{options.step}.png")
+        return Path(stem + ".gif")
+    return Path(f"{stem}_step{options.step}.png")
 
 
-def _check_frames(spec: ConvSpec, options: RenderOptions) -> None:
+def check_frame_count(spec: ConvSpec, options: RenderOptions) -> None:
+    """Refuse a ``--step`` out of range, or more steps than ``--max-frames``.
+
+    Raises
+    ------
+    RenderError
+        Naming the option and how to raise the limit.
+    """
     if options.step is not None:
         if options.step >= spec.step_count:
             raise RenderError(
@@ -217,7 +233,7 @@ def figure_values(spec: ConvSpec, options: RenderOptions) -> Values | None:
         spec,
         input_values=options.input_values,  # lists and arrays are read as they are
         kernel_values=options.kernel_values,
-        seed=options.seed,
+        seed=0 if options.seed is None else options.seed,
         padding_mode=options.padding_mode,
         flip=options.flip,
     )
@@ -287,7 +303,7 @@ def render_to_file(
         )
     suffixes = STILL_SUFFIXES if options.step is not None else ANIMATION_SUFFIXES
     path = check_output_path(path, suffixes, "--output")
-    _check_frames(spec, options)
+    check_frame_count(spec, options)
     renderer = _renderer(spec, options)
     if options.step is None:
         from convgif.writers import write_animation
@@ -325,7 +341,7 @@ def render_frames(
     options = options if options is not None else RenderOptions()
     if options.step is not None:
         raise RenderError("--frames: writes every step; leave out --step")
-    _check_frames(spec, options)
+    check_frame_count(spec, options)
     renderer = _renderer(spec, options)
     return write_frames(Path(directory), _Sized(renderer), palette=renderer.palette())
 

@@ -37,6 +37,11 @@ class ConvgifGroup(click.Group):
             return super().main(*args, **kwargs)
         except click.exceptions.Exit as done:
             sys.exit(done.exit_code)
+        except click.BadParameter as error:
+            # "--fps: 0.0 is not in the range x>0.", the form of every other error.
+            name = max(error.param.opts, key=len) if error.param else error.param_hint
+            click.echo(f"convgif: error: {name}: {error.message}", err=True)
+            sys.exit(2)
         except click.ClickException as error:
             click.echo(f"convgif: error: {error.format_message()}", err=True)
             sys.exit(error.exit_code)
@@ -117,10 +122,6 @@ def spec_options(command: F) -> F:
     return command
 
 
-# The options of a numerical figure; giving any of them turns the numbers on.
-_VALUE_OPTIONS = ("seed", "input_values", "kernel_values", "padding_mode", "flip")
-
-
 RENDER_NUMBERS_HELP = (
     "Write the values in the cells: the input, the kernel's weights small in the window's "
     "cells, the outputs as they are computed, max pooling's winner ringed. Random small "
@@ -143,8 +144,8 @@ def _add_values_options(command: F, numbers_help: str) -> F:
         click.option(
             "--seed",
             type=click.IntRange(min=0),
-            default=0,
-            show_default=True,
+            default=None,
+            show_default="0",
             help="Seed of the random input and kernel values (same seed, same figure).",
         ),
         click.option(
@@ -184,14 +185,6 @@ def _add_values_options(command: F, numbers_help: str) -> F:
     return command
 
 
-def numbers_wanted(options: dict[str, Any]) -> bool:
-    """True when ``--numbers`` or any value option was given on the command line."""
-    context = click.get_current_context()
-    default = click.core.ParameterSource.DEFAULT
-    given = any(context.get_parameter_source(name) != default for name in _VALUE_OPTIONS)
-    return bool(options["numbers"]) or given
-
-
 def build_spec(options: dict[str, Any]) -> ConvSpec:
     """Make the spec from the parsed options (and pop them from ``options``)."""
     return ConvSpec(
@@ -222,24 +215,24 @@ def cli() -> None:
     help="Print every step as one JSON object (with the values: input_values, "
     "kernel_values, output_values).",
 )
+@click.option(
+    "--max-frames",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_FRAMES,
+    show_default=True,
+    help="Refuse a spec with more steps than this.",
+)
 def geometry(as_json: bool, **options: Any) -> None:
     """Print the output size, the drawn grid and every step of a convolution (and its values)."""
+    from convgif.api import RenderOptions, check_frame_count, figure_values
     from convgif.geometry import Geometry
 
-    with_values = numbers_wanted(options)
-    layout = Geometry(build_spec(options))
-    values = None
-    if with_values:
-        from convgif.values import compute_values
-
-        values = compute_values(
-            layout.spec,
-            input_values=options["input_values"],
-            kernel_values=options["kernel_values"],
-            seed=options["seed"],
-            padding_mode=options["padding_mode"],
-            flip=options["flip"],
-        )
+    spec = build_spec(options)
+    max_frames = options.pop("max_frames")
+    settings = RenderOptions(max_frames=max_frames, **options)
+    check_frame_count(spec, settings)
+    layout = Geometry(spec)
+    values = figure_values(spec, settings)
     if as_json:
         data = layout.to_dict()
         if values is not None:
@@ -308,9 +301,8 @@ def _echo_table(title: str, table: Any) -> None:
 )
 @click.option(
     "--fps",
-    type=click.FloatRange(min=0, min_open=True),
+    type=click.FloatRange(min=0.002, max=1000),  # 1000 / 0.002 ms fits a GIF delay
     default=None,
-    show_default=True,
     help="Frames per second, instead of --duration-ms.",
 )
 @click.option(
@@ -376,7 +368,6 @@ def render(
         if context.get_parameter_source("duration_ms") != click.core.ParameterSource.DEFAULT:
             raise click.UsageError("--fps and --duration-ms are mutually exclusive; give one")
         duration_ms = max(1, round(1000.0 / fps))
-    options["numbers"] = numbers_wanted(options)
     spec = build_spec(options)
     if frames_dir is not None and output is not None:
         raise click.UsageError("--frames and --output are mutually exclusive; give one")
@@ -407,7 +398,8 @@ def render(
     "--jobs",
     type=click.IntRange(min=1),
     default=None,
-    help="Worker processes.  [default: the number of cores]",
+    show_default="the number of cores",
+    help="Worker processes.",
 )
 @click.option("--list", "list_only", is_flag=True, help="List the figures and exit.")
 @click.option(

@@ -44,9 +44,7 @@ def gallery_markdown(entries: Sequence[FigureEntry], folder: str = "gallery") ->
 def options_markdown(command: click.Command) -> str:
     """A Markdown table of a command's options, from its click definition."""
     lines = ["| option | default | meaning |", "|---|---|---|"]
-    context = click.Context(
-        command, info_name=command.name, help_option_names=["-h", "--help"]
-    )
+    context = click.Context(command, info_name=command.name, help_option_names=["-h", "--help"])
     for param in command.get_params(context):
         if not isinstance(param, click.Option) or param.hidden:
             continue
@@ -55,7 +53,7 @@ def options_markdown(command: click.Command) -> str:
             continue
         names, help_text = record
         default = ""
-        match = re.search(r"\s*\[default: (.*?)\]$", help_text)
+        match = re.search(r"\s*\[default: ([^\]]*)\]$", help_text)
         if match:
             default = match.group(1)
             help_text = help_text[: match.start()]

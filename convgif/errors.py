@@ -10,3 +10,7 @@ class ConvgifError(ValueError):
     about (``--stride: must be at least 1, got 0``); the CLI prints it as is
     and exits with status 2.
     """
+
+
+class RenderError(ConvgifError):
+    """A render option that cannot be used (``--scale``, ``--step``, a figure too large)."""

@@ -32,7 +32,7 @@ from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
 
-from convgif.api import RenderError
+from convgif.errors import RenderError
 from convgif.geometry import CellKind, Geometry, Step
 from convgif.layout import LAYOUTS, Layout, LayoutKind, Plane, make_layout
 from convgif.spec import ConvSpec

@@ -179,10 +179,18 @@ def contrast_ratio(a: RGB, b: RGB) -> float:
 
 
 def templates_dir() -> Path:
-    """The templates directory: ``$CONVGIF_TEMPLATES``, else the repository's ``templates/``."""
+    """The templates directory (themes, the gallery list).
+
+    ``$CONVGIF_TEMPLATES`` if set; else the copy a wheel installs inside the
+    package (``convgif/templates``); else, in a checkout or an editable
+    install, the repository's top-level ``templates/``.
+    """
     env = os.environ.get("CONVGIF_TEMPLATES")
     if env:
         return Path(env)
+    installed = Path(__file__).resolve().parent / "templates"
+    if installed.is_dir():
+        return installed
     return Path(__file__).resolve().parent.parent / "templates"
 
 

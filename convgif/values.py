@@ -131,27 +131,26 @@ def _parse_number(text: str, option: str, where: str) -> float:
         raise _fail(option, f"not a number: {field!r} in {where}") from None
 
 
-def _parse_rows(rows: list[str], option: str, row_word: str) -> np.ndarray:
-    """Read rows of comma-separated numbers; every row must be as long as the first."""
+def _parse_rows(rows: list[tuple[str, str]], option: str) -> np.ndarray:
+    """Read ``(where, text)`` rows of comma-separated numbers, all as long as the first."""
+    if not rows:
+        raise _fail(option, "no values given")
     table: list[list[float]] = []
-    for number, row in enumerate(rows, start=1):
-        where = f"{row_word} {number}"
+    for where, row in rows:
         table.append([_parse_number(field, option, where) for field in row.split(",")])
         if len(table[-1]) != len(table[0]):
             raise _fail(
                 option,
-                f"ragged rows: {row_word} 1 has {len(table[0])} values, "
-                f"{row_word} {number} has {len(table[-1])}",
+                f"ragged rows: {rows[0][0]} has {len(table[0])} values, "
+                f"{where} has {len(table[-1])}",
             )
-    if not table:
-        raise _fail(option, "no values given")
     return np.array(table, dtype=np.float64)
 
 
 def _parse_inline(text: str, option: str) -> np.ndarray:
     # Rows end at ';' or a newline; a trailing separator is allowed.
     rows = [row for row in re.split(r"[;\n]", text) if row.strip()]
-    return _parse_rows(rows, option, "row")
+    return _parse_rows([(f"row {n}", row) for n, row in enumerate(rows, start=1)], option)
 
 
 def _read_csv(path: Path, option: str) -> np.ndarray:
@@ -160,23 +159,14 @@ def _read_csv(path: Path, option: str) -> np.ndarray:
     except (OSError, UnicodeDecodeError) as error:
         raise _fail(option, f"cannot read {path}: {error}") from None
     # Blank lines and '#' comment lines are skipped; line numbers stay the file's.
-    rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip() and not line.lstrip().startswith("#"):
-            rows.append((number, line))
+    rows = [
+        (f"{path} line {number}", line)
+        for number, line in enumerate(text.splitlines(), start=1)
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
     if not rows:
         raise _fail(option, f"no values in {path}")
-    table: list[list[float]] = []
-    for number, line in rows:
-        where = f"{path} line {number}"
-        table.append([_parse_number(field, option, where) for field in line.split(",")])
-        if len(table[-1]) != len(table[0]):
-            raise _fail(
-                option,
-                f"ragged rows in {path}: line {rows[0][0]} has {len(table[0])} values, "
-                f"line {number} has {len(table[-1])}",
-            )
-    return np.array(table, dtype=np.float64)
+    return _parse_rows(rows, option)
 
 
 def _read_npy(path: Path, option: str) -> np.ndarray:
@@ -208,7 +198,7 @@ def _check_array(array: Any, option: str) -> np.ndarray:
 
 def _is_file(text: str) -> bool:
     try:
-        return Path(text).is_file()
+        return Path(text).exists()  # a directory too, so it is refused as a file
     except (OSError, ValueError):  # too long for a file name, or a NUL byte
         return False
 
@@ -247,6 +237,8 @@ def parse_values(source: str | Path | np.ndarray, option: str) -> np.ndarray:
         )
         if is_file:
             path = Path(text)
+            if path.is_dir():
+                raise _fail(option, f"{path} is a directory, not a .csv or .npy file")
             if not path.is_file():
                 raise _fail(option, f"file not found: {path}")
             if path.suffix.lower() == ".npy":
@@ -445,10 +437,18 @@ def compute_values(
     elif spec.mode == "avg":
         # count_include_pad=True: padding cells are zeros in the grid, and the
         # divisor is kh·kw for every window.
-        output = windows.mean(axis=(-2, -1))
+        with np.errstate(over="ignore", invalid="ignore"):
+            output = windows.mean(axis=(-2, -1))
     else:
         window_kernel = kernel[::-1, ::-1] if (spec.transposed or flip) else kernel
-        output = np.einsum("ijab,ab->ij", windows, window_kernel)
+        with np.errstate(over="ignore", invalid="ignore"):
+            output = np.einsum("ijab,ab->ij", windows, window_kernel)
+    # Max pooling's -inf (a window of padding only) is PyTorch's answer; any
+    # other non-finite output is an overflow of the user's values.
+    if spec.mode != "max" and not np.isfinite(output).all():
+        raise ValuesError(
+            "--input-values: the values are too large: the output overflows double precision"
+        )
 
     return Values(
         spec=spec,

@@ -250,7 +250,8 @@ def test_numbers_default_to_the_flat_layout_unless_one_is_given() -> None:
     assert RenderOptions(kernel_values=[[1, 2], [3, 4]]).resolved_layout == "flat"
     assert RenderOptions(padding_mode="reflect").shows_numbers
     assert RenderOptions(flip=True).shows_numbers
-    assert not RenderOptions(seed=3).shows_numbers  # a seed alone is not asked for numbers
+    assert RenderOptions(seed=3).shows_numbers  # a seed asks for numbers, as on the CLI
+    assert not RenderOptions().shows_numbers
     assert RenderOptions(numbers=True, layout="oblique").resolved_layout == "oblique"
 
 

@@ -384,3 +384,11 @@ def test_bad_values_are_one_line_exit_2(args, start):
         assert result.stdout == ""
         lines = result.stderr.splitlines()
         assert len(lines) == 1 and lines[0].startswith(f"convgif: error: {start}"), lines
+
+
+def test_geometry_refuses_more_steps_than_max_frames() -> None:
+    result = run("--input-size", "100", "--json")
+    assert result.exit_code == 2
+    assert result.stderr.strip().startswith("convgif: error: --max-frames: this spec has 9604")
+    assert result.stdout == ""
+    assert run("--input-size", "100", "--max-frames", "10000").exit_code == 0

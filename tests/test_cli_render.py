@@ -107,6 +107,11 @@ def test_step_still(in_tmp: Path, suffix: str) -> None:
         (["--kernel-size", "9"], "--kernel-size"),
         (["--scale", "0"], "--scale"),
         (["-o", "missing-dir/x.gif"], "--output"),
+        (["--fps", "0"], "--fps: "),
+        (["--fps", "0.0001"], "--fps: "),
+        (["--duration-ms", "0"], "--duration-ms: "),
+        (["--seed", "-1"], "--seed: "),
+        (["--layout", "sideways"], "--layout: "),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_nothing_written(
@@ -212,3 +217,14 @@ def test_help_says_padding_counts_as_zeros_in_the_average() -> None:
     for option in ("--mode", "--padding-mode"):
         start = text.index(option + " ")
         assert "count_include_pad=True" in text[start : start + 400], option
+
+
+def test_default_names_of_one_spec_with_different_numbers_differ(in_tmp: Path) -> None:
+    variants = [[], ["--numbers"], ["--seed", "3"], ["--input-values", "1,2,3,4;" * 3 + "1,2,3,4"]]
+    names = set()
+    for extra in variants:
+        result = run(*SMALL, *extra)
+        assert result.exit_code == 0, result.output
+        names.add(result.stdout.strip())
+    assert len(names) == len(variants)
+    assert sorted(p.name for p in in_tmp.iterdir()) == sorted(names)

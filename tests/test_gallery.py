@@ -107,9 +107,7 @@ def test_select_keeps_gallery_order_and_refuses_unknown_names() -> None:
     entries = load_gallery()
     chosen = select(entries, ["padding_strides", "dilation"])
     names = [e.name for e in entries]
-    assert [e.name for e in chosen] == sorted(
-        ["padding_strides", "dilation"], key=names.index
-    )
+    assert [e.name for e in chosen] == sorted(["padding_strides", "dilation"], key=names.index)
     with pytest.raises(GalleryError, match="--only"):
         select(entries, ["no_such_figure"])
 

@@ -627,3 +627,16 @@ def test_conv_matches_shared_reference(spec: ConvSpec, padding_mode: str, flip: 
             values.input, values.kernel, spec.padding, spec.stride, spec.dilation
         )
     np.testing.assert_array_equal(values.output, expected)
+
+
+@pytest.mark.parametrize("mode", ["conv", "avg"])
+def test_values_whose_output_overflows_are_refused(mode: str) -> None:
+    spec = ConvSpec(input_size=3, kernel_size=3, mode=mode)
+    huge = np.full((3, 3), 1e308)
+    with pytest.raises(ValuesError, match=r"^--input-values: the values are too large"):
+        compute_values(spec, input_values=huge, kernel_values=None if mode == "avg" else huge)
+
+
+def test_a_directory_is_not_a_values_file(tmp_path: Path) -> None:
+    with pytest.raises(ValuesError, match="is a directory"):
+        parse_values(str(tmp_path), "--input-values")

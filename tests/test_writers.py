@@ -314,6 +314,18 @@ def test_rgb_and_rgba_frames_map_alike():
     assert np.array_equal(mapper.indices(rgba), mapper.indices(rgba[:, ::-1][:, ::-1]))
 
 
+def test_windows_of_rgba_frames_map_as_the_whole_frame_does():
+    rng = np.random.default_rng(6)
+    rgba = rng.integers(0, 256, (30, 40, 4)).astype(np.uint8)
+    mapper = palette_mapper(PALETTE)
+    whole = mapper.indices(rgba)
+    assert np.array_equal(mapper.indices(rgba[3:17, 5:31]), whole[3:17, 5:31])
+    assert np.array_equal(mapper.indices(rgba[::2, 1::3]), whole[::2, 1::3])
+    unaligned = np.empty(30 * 40 * 4 + 1, dtype=np.uint8)[1:].reshape(30, 40, 4)
+    unaligned[...] = rgba
+    assert np.array_equal(mapper.indices(unaligned), whole)
+
+
 def test_bad_palettes_are_refused(tmp_path):
     for palette in (np.zeros((256, 3), np.uint8), np.zeros((4, 4), np.uint8), np.full((2, 3), 300)):
         with pytest.raises(ValueError, match="palette"):
@@ -338,6 +350,29 @@ def test_gif_reads_back_every_frame_exactly(tmp_path):
         assert image.info["loop"] == 0
         assert image.size == (80, 60)
         assert image.n_frames == 9
+
+
+# the streamed writers (APNG is streamed without transparency)
+@pytest.mark.parametrize(
+    ("suffix", "transparent"), [(".gif", False), (".gif", True), (".png", False)]
+)
+def test_streamed_writers_accept_one_reused_buffer(tmp_path, suffix, transparent):
+    frames = list(on_transparent()) if transparent else list(sliding_window(9))
+    buffer = np.empty_like(frames[0])
+
+    def reused() -> Iterator[np.ndarray]:
+        for frame in frames:
+            buffer[...] = frame  # the producer overwrites its one buffer
+            yield buffer
+
+    path = tmp_path / f"a{suffix}"
+    write_animation(path, reused(), duration_ms=100, palette=PALETTE, transparent=transparent)
+    read, _ = read_frames(path, "RGBA")
+    assert len(read) == len(frames)
+    for got, frame in zip(read, frames, strict=True):
+        shown = frame[..., 3] >= 128 if transparent else np.ones(frame.shape[:2], dtype=bool)
+        assert np.array_equal(got[..., 3] > 0, shown)
+        assert np.array_equal(got[shown][:, :3], frame[shown][:, :3])
 
 
 def test_gif_structure_one_table_deltas_and_accumulating_frames(tmp_path):
