@@ -1,0 +1,828 @@
+"""``make bench``: where the time and the bytes of convgif go.
+
+Prints one Markdown report and writes it to ``benchmarks/RESULTS.md``:
+
+- the whole gallery through the real CLI (``--jobs 1`` and all cores), and the
+  same figures in this process with drawing and encoding timed apart;
+- the floor: encoding the already drawn frames alone, on one core, and what
+  the gallery's time is made of;
+- bytes and pixel sizes against the original figures (``../shared/anchor-gallery``,
+  skipped when absent);
+- scale: flat figures of growing inputs, each in a fresh process with its
+  own peak memory;
+- start-up: ``convgif --help``, ``import convgif`` and which heavy libraries
+  they load; what a drawing process pays before its first frame; the
+  gallery's process pool;
+- the goals of issues 3 and 6 as a checklist, first.
+
+Numbers are compared within one run (ratios); every time is a median of
+repeats; every file goes to a temporary directory. ``--quick`` (one repeat,
+no 64×64 figure) is for trying changes and writes no RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import datetime
+import hashlib
+import json
+import os
+import platform
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from measure import (
+    ANCHOR_DIR,
+    PYTHON,
+    REPO,
+    Child,
+    convgif_command,
+    median,
+    progress,
+    run_child,
+    run_python,
+    timed,
+)
+
+RESULTS = REPO / "benchmarks" / "RESULTS.md"
+SCALE_SIZES = (8, 16, 32, 64)
+SCALE_KERNEL = 3
+SCALE_DRAW_SAMPLE = 300  # frames drawn again alone to split a scale figure's time
+
+# Goals (issues 3 and 6).
+GOAL_MS_PER_FRAME = 10.0
+GOAL_BYTES_RATIO = 0.5
+GOAL_PEAK_MB_32 = 400.0
+GOAL_FLOOR_RATIO = 1.5
+
+# One scale figure in a fresh process: import, a small warm-up figure, the
+# timed figure, then a sample of its frames drawn again alone.
+SCALE_CHILD = """
+import collections, itertools, json, sys, time
+from pathlib import Path
+import convgif.render
+from convgif.api import RenderOptions, _renderer, render_to_file
+from convgif.spec import ConvSpec
+size, kernel, max_frames, sample = (int(a) for a in sys.argv[1:5])
+out = Path(sys.argv[5])
+spec = ConvSpec(input_size=size, kernel_size=kernel)
+options = RenderOptions(layout="flat", max_frames=max_frames)
+render_to_file(ConvSpec(input_size=4, kernel_size=kernel), out, RenderOptions(layout="flat"))
+started = time.perf_counter()
+written = render_to_file(spec, out, options)
+seconds = time.perf_counter() - started
+sample = min(written.frame_count, sample)
+started = time.perf_counter()
+collections.deque(itertools.islice(_renderer(spec, options).frames(), sample), maxlen=0)
+draw = (time.perf_counter() - started) / sample
+from PIL import Image
+with Image.open(out) as image:
+    width, height = image.size
+print(json.dumps({"seconds": seconds, "draw": draw, "frames": written.frame_count,
+                  "bytes": written.size_bytes, "width": width, "height": height}))
+"""
+
+# What a drawing process pays around its steady state: imports, the palette
+# table, the first figure (matplotlib's caches) against an identical second,
+# and, measured by the parent, the interpreter's exit after the last line
+# (optionally after gc.freeze(), which spares the final collection the
+# objects matplotlib holds).
+FIRST_FIGURE_CHILD = """
+import gc, json, sys, time
+started = time.perf_counter()
+import convgif.render
+from convgif.api import RenderOptions, _renderer, render_to_file
+from convgif.spec import ConvSpec
+from convgif.writers import palette_mapper
+imported = time.perf_counter()
+spec, options = ConvSpec(input_size=5, kernel_size=3, padding=1), RenderOptions()
+palette_mapper(_renderer(spec, options).palette())
+mapped = time.perf_counter()
+render_to_file(spec, sys.argv[1], options)
+first = time.perf_counter()
+render_to_file(spec, sys.argv[1], options)
+second = time.perf_counter()
+print(json.dumps({"import": imported - started, "palette_table": mapped - imported,
+                  "first": first - mapped, "second": second - first}), flush=True)
+if sys.argv[2] == "freeze":
+    gc.freeze()
+print(time.time(), file=sys.stderr, flush=True)
+"""
+
+# Which heavy libraries a start-up path loads.
+MODULES_AFTER_HELP = """
+import json, sys
+from convgif.cli import main
+sys.argv = ["convgif", "--help"]
+try:
+    main()
+except SystemExit:
+    pass
+print(json.dumps({m: m in sys.modules for m in ("matplotlib", "numpy", "PIL")}), file=sys.stderr)
+"""
+MODULES_AFTER_IMPORT = """
+import json, sys
+import convgif
+print(json.dumps({m: m in sys.modules for m in ("matplotlib", "numpy", "PIL")}))
+"""
+
+# The gallery over the process pool, as is or with the renderer imported and
+# the palette tables built in the parent before the pool forks its workers.
+POOL_CHILD = """
+import sys
+from pathlib import Path
+from convgif import gallery
+preload, out, jobs = sys.argv[1] == "preload", Path(sys.argv[2]), int(sys.argv[3])
+entries = gallery.load_gallery()
+if preload:
+    from convgif.api import RenderOptions, _renderer
+    from convgif.spec import ConvSpec
+    from convgif.writers import palette_mapper
+    for entry in entries:
+        if entry.error is None:
+            renderer = _renderer(ConvSpec(**entry.spec), RenderOptions(**entry.render))
+            palette_mapper(renderer.palette())
+results = list(gallery.build_gallery(entries, out, jobs))
+assert all(r.ok for r in results), [r.error for r in results if not r.ok]
+"""
+
+SECTION_ORDER = ("environment", "goals", "gallery", "floor", "bytes", "scale", "start-up")
+
+
+@dataclass
+class Report:
+    """Markdown lines by section, and the numbers the checklist needs.
+
+    Sections are measured in the order the measurements need and printed in
+    :data:`SECTION_ORDER` (the goals first).
+    """
+
+    sections: dict[str, list[str]] = field(default_factory=dict)
+    numbers: dict[str, float | int | str | None] = field(default_factory=dict)
+    current: str = "environment"
+
+    def section(self, name: str) -> None:
+        """Add the following lines to section ``name``."""
+        self.current = name
+
+    def add(self, *lines: str) -> None:
+        """Append lines to the current section."""
+        self.sections.setdefault(self.current, []).extend(lines)
+
+    def table(
+        self, header: list[str], rows: list[list[str]], align: list[str] | None = None
+    ) -> None:
+        """A Markdown table; numbers right-aligned unless ``align`` says otherwise."""
+        align = align or ["---"] + ["---:"] * (len(header) - 1)
+        self.add("| " + " | ".join(header) + " |", "|" + "|".join(align) + "|")
+        for row in rows:
+            self.add("| " + " | ".join(row) + " |")
+        self.add("")
+
+    def text(self) -> str:
+        """The whole report."""
+        lines = [line for name in SECTION_ORDER for line in self.sections.get(name, [])]
+        return "\n".join(lines).rstrip() + "\n"
+
+    def number(self, key: str) -> float:
+        """A measured number, as a float."""
+        return float(self.numbers[key])  # type: ignore[arg-type]
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f}"
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _gif_size(path: Path) -> tuple[int, int, int]:
+    """Width, height and frame count of a GIF."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return (image.size[0], image.size[1], getattr(image, "n_frames", 1))
+
+
+def _checked(child: Child, what: str) -> Child:
+    if child.returncode != 0:
+        raise RuntimeError(f"{what} failed ({child.returncode}): {child.stderr.strip()[-2000:]}")
+    return child
+
+
+# --------------------------------------------------------------------------------------
+# Sections
+
+
+def environment(report: Report) -> None:
+    """The machine and the library versions the numbers belong to."""
+    import matplotlib
+    import numpy
+    import PIL
+
+    report.section("environment")
+    cores = os.cpu_count() or 1
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        usable = cores
+    report.numbers["cores"] = usable
+    load = os.getloadavg()
+    report.add(
+        "# convgif benchmarks",
+        "",
+        "Written by `make bench` (`benchmarks/run.py`). Compare numbers within this file only "
+        "(ratios); times are medians of repeated runs on the machine below.",
+        "",
+        f"- Date: {datetime.date.today().isoformat()}",
+        f"- Machine: {usable} usable cores ({cores} online), {platform.machine()}, "
+        f"{platform.system()} {platform.release()}",
+        f"- Load average at the start: {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} "
+        "(other work on the machine slows the multi-core runs most; CPU seconds are "
+        "less affected than wall seconds)",
+        f"- Python {platform.python_version()}, numpy {numpy.__version__}, "
+        f"matplotlib {matplotlib.__version__}, Pillow {PIL.__version__}",
+    )
+
+
+def whole_gallery(report: Report, work: Path, repeats: int) -> dict[int, Path]:
+    """``convgif gallery`` as a fresh process, with 1 job and with every core."""
+    report.section("gallery")
+    cores = int(report.number("cores"))
+    job_counts = sorted({1, cores})
+    walls: dict[int, list[float]] = {jobs: [] for jobs in job_counts}
+    cpus: dict[int, list[float]] = {jobs: [] for jobs in job_counts}
+    outputs: dict[int, Path] = {}
+    digests: set[tuple[tuple[str, str], ...]] = set()
+    summary: dict[str, int] = {}
+    for repeat in range(repeats):
+        for jobs in job_counts:  # interleaved, so drifting load hits both alike
+            out = work / f"gallery-jobs{jobs}-{repeat}"
+            progress(f"gallery --jobs {jobs} (run {repeat + 1}/{repeats})")
+            command = [*convgif_command(), "gallery", "--out", str(out), "--jobs", str(jobs)]
+            child = _checked(run_child(command), "convgif gallery")
+            walls[jobs].append(child.wall_s)
+            cpus[jobs].append(child.cpu_s)
+            outputs[jobs] = out
+            digests.add(tuple(sorted((p.name, _digest(p)) for p in out.glob("*.gif"))))
+            match = re.search(r"(\d+) figures, (\d+) frames, (\d+) bytes", child.stdout)
+            if match:
+                keys = ("figures", "frames", "bytes")
+                summary = {k: int(v) for k, v in zip(keys, match.groups(), strict=True)}
+    report.numbers.update(summary)
+    report.numbers["gallery_jobs1_s"] = median(walls[1])
+    report.numbers["gallery_all_s"] = median(walls[cores])
+    frames = max(1, summary.get("frames", 1))
+    report.add(
+        "## Whole gallery",
+        "",
+        f"`convgif gallery` as a fresh process (start-up included) into a temporary directory, "
+        f"{repeats} runs each, medians: {summary.get('figures', '?')} figures, "
+        f"{summary.get('frames', '?')} frames, {summary.get('bytes', 0):,} bytes.",
+        "",
+    )
+    report.table(
+        ["run", "wall s", "wall range s", "CPU s", "wall ms per frame"],
+        [
+            [
+                f"`--jobs {jobs}`",
+                f"{median(walls[jobs]):.2f}",
+                f"{min(walls[jobs]):.2f}–{max(walls[jobs]):.2f}",
+                f"{median(cpus[jobs]):.2f}",
+                _ms(median(walls[jobs]) / frames),
+            ]
+            for jobs in job_counts
+        ],
+    )
+    same = "yes" if len(digests) == 1 else f"**no** ({len(digests)} different sets)"
+    report.add(f"Every run, whatever its job count, wrote the same bytes: {same}.", "")
+    return outputs
+
+
+def draw_and_encode(report: Report, work: Path, repeats: int, reference: Path | None) -> None:
+    """Per figure, in this process: drawing alone, then encoding the drawn frames alone."""
+    from convgif.api import RenderOptions, _renderer
+    from convgif.gallery import load_gallery
+    from convgif.spec import ConvSpec
+    from convgif.writers import palette_mapper, write_animation
+
+    report.section("gallery")
+    entries = [e for e in load_gallery() if e.error is None]
+    out = work / "in-process"
+    out.mkdir()
+    # The first figure of a process also fills matplotlib's caches (measured in
+    # the start-up section): draw one before timing.
+    first = entries[0]
+    collections.deque(
+        _renderer(ConvSpec(**first.spec), RenderOptions(**first.render)).frames(), maxlen=0
+    )
+    rows: list[list[str]] = []
+    draw_total = encode_total = 0.0
+    frames_total = 0
+    per_frame: list[tuple[float, float]] = []
+    palettes: set[bytes] = set()
+    identical: list[bool] = []
+    progress(f"drawing and encoding {len(entries)} figures in this process, {repeats}x each")
+    for entry in entries:
+        spec, options = ConvSpec(**entry.spec), RenderOptions(**entry.render)
+
+        def draw(spec: ConvSpec = spec, options: RenderOptions = options) -> None:
+            collections.deque(_renderer(spec, options).frames(), maxlen=0)  # frames discarded
+
+        draw_s = median([timed(draw) for _ in range(repeats)])
+        renderer = _renderer(spec, options)
+        frames = list(renderer.frames())
+        palette = renderer.palette()
+        palettes.add(palette.tobytes())
+        palette_mapper(palette)  # built once per process (timed in a fresh one, below)
+        path = out / entry.file_name
+
+        def encode(path=path, frames=frames, options=options, palette=palette) -> None:
+            # What render_to_file does with the frames.
+            write_animation(
+                path,
+                frames,
+                duration_ms=options.duration_ms,
+                palette=palette,
+                loop=0,
+                transparent=options.transparent,
+            )
+
+        encode_s = median([timed(encode) for _ in range(repeats)])
+        if reference is not None and (reference / entry.file_name).exists():
+            identical.append(_digest(path) == _digest(reference / entry.file_name))
+        count = len(frames)
+        del frames
+        draw_total += draw_s
+        encode_total += encode_s
+        frames_total += count
+        per_frame.append((draw_s / count, encode_s / count))
+        width, height = renderer.size_px
+        rows.append(
+            [
+                entry.name,
+                str(count),
+                f"{width}×{height}",
+                _ms(draw_s / count),
+                _ms(encode_s / count),
+                _ms((draw_s + encode_s) / count),
+            ]
+        )
+    medians = [median([d for d, _ in per_frame]), median([e for _, e in per_frame])]
+    total_median = median([d + e for d, e in per_frame])
+    report.numbers.update(
+        draw_s=draw_total,
+        encode_s=encode_total,
+        palette_count=len(palettes),
+        frames_in_process=frames_total,
+        ms_per_frame_median=total_median * 1000,
+    )
+    rows.append(
+        ["**median of figures**", "", "", *(f"**{_ms(v)}**" for v in (*medians, total_median))]
+    )
+    rows.append(
+        [
+            "**all frames**",
+            str(frames_total),
+            "",
+            *(_ms(v / frames_total) for v in (draw_total, encode_total, draw_total + encode_total)),
+        ]
+    )
+    report.add(
+        "### Drawing and encoding, per figure (one process, one core)",
+        "",
+        "Drawing: the renderer built and `Renderer.frames()` iterated, frames discarded "
+        "(the static scene drawn once per figure, then blitting). Encoding: `write_animation` "
+        f"of the already drawn frames, as `render_to_file` calls it. Medians of {repeats} runs, "
+        "in ms per frame.",
+        "",
+    )
+    report.table(["figure", "frames", "pixels", "draw", "encode", "draw + encode"], rows)
+    report.add(f"Totals: drawing {draw_total:.2f} s, encoding {encode_total:.2f} s.")
+    if identical:
+        same = "yes" if all(identical) else f"**no** ({identical.count(False)} differ)"
+        report.add(f"The files encoded here are byte-identical to the CLI's: {same}.")
+    report.add("")
+
+
+def first_figure(report: Report, repeats: int, work: Path) -> None:
+    """What a fresh drawing process pays around its figures (medians of fresh processes)."""
+    keys = ("import", "palette_table", "first", "second")
+    runs: dict[str, list[float]] = {k: [] for k in (*keys, "exit", "exit_frozen", "python")}
+    progress(f"the first figure of a process, {repeats}x")
+    for _ in range(repeats):
+        runs["python"].append(_checked(run_child([PYTHON, "-c", "pass"]), "python").wall_s)
+        for variant in ("plain", "freeze"):
+            child = run_python(FIRST_FIGURE_CHILD, str(work / "first.gif"), variant)
+            exit_s = child.ended_at - float(child.stderr.strip().splitlines()[-1])
+            runs["exit" if variant == "plain" else "exit_frozen"].append(exit_s)
+            if variant == "plain":
+                result = json.loads(child.stdout.strip().splitlines()[-1])
+                for key in keys:
+                    runs[key].append(float(result[key]))
+    report.numbers.update(
+        interpreter_s=median(runs["python"]),
+        import_render_s=median(runs["import"]),
+        palette_table_s=median(runs["palette_table"]),
+        first_figure_s=median(runs["first"]),
+        second_figure_s=median(runs["second"]),
+        first_figure_extra_s=max(0.0, median(runs["first"]) - median(runs["second"])),
+        exit_s=median(runs["exit"]),
+        exit_frozen_s=median(runs["exit_frozen"]),
+    )
+
+
+def floor(report: Report) -> None:
+    """Ours ÷ the single-core cost of encoding the drawn frames; where the time goes."""
+    report.section("floor")
+    n = report.number
+    cores = int(n("cores"))
+    tables_s = n("palette_table_s") * n("palette_count")
+    floor_s = n("encode_s") + tables_s
+    report.numbers["floor_s"] = floor_s
+    report.numbers["floor_ratio"] = n("gallery_all_s") / floor_s
+    report.add(
+        "## The floor: encoding alone",
+        "",
+        "Encoding the same frames, already drawn, on one core in one process, palette tables "
+        f"included: **{floor_s:.2f} s** for {int(n('frames_in_process'))} frames "
+        f"({_ms(floor_s / n('frames_in_process'))} ms a frame) — the cost of the file format "
+        "itself.",
+        "",
+    )
+    rows = [
+        ["encoding floor (1 core)", f"{floor_s:.2f}", "1.00"],
+        [
+            "gallery `--jobs 1`",
+            f"{n('gallery_jobs1_s'):.2f}",
+            f"{n('gallery_jobs1_s') / floor_s:.2f}",
+        ],
+    ]
+    if cores > 1:
+        rows.append(
+            [
+                f"gallery `--jobs {cores}` (all cores)",
+                f"{n('gallery_all_s'):.2f}",
+                f"**{n('floor_ratio'):.2f}** (goal ≤ {GOAL_FLOOR_RATIO})",
+            ]
+        )
+        rows.append(
+            [
+                f"`build_gallery(jobs={cores})`, renderer loaded before the pool forks",
+                f"{n('pool_preload_s'):.2f}",
+                f"{n('pool_preload_s') / floor_s:.2f}",
+            ]
+        )
+        rows.append(
+            [
+                f"`build_gallery(jobs={cores})` as is (same harness)",
+                f"{n('pool_plain_s'):.2f}",
+                f"{n('pool_plain_s') / floor_s:.2f}",
+            ]
+        )
+    report.table(["run", "wall s", "÷ floor"], rows)
+    start_s = n("interpreter_s") + n("import_render_s") + n("first_figure_extra_s")
+    work_s = n("draw_s") + floor_s
+    total_s = start_s + work_s + n("exit_s")
+    report.add(
+        "Where the gallery's time goes (`--jobs 1`, from the parts measured apart): "
+        f"interpreter {n('interpreter_s'):.2f} s + importing the renderer (matplotlib) "
+        f"{n('import_render_s'):.2f} s + the first figure's extra "
+        f"{n('first_figure_extra_s'):.2f} s + drawing {n('draw_s'):.2f} s + encoding "
+        f"{floor_s:.2f} s + the interpreter's exit {n('exit_s'):.2f} s = {total_s:.2f} s; "
+        f"measured {n('gallery_jobs1_s'):.2f} s (rest: {n('gallery_jobs1_s') - total_s:+.2f} s).",
+        "",
+    )
+    if cores > 1:
+        bound = start_s + work_s / cores
+        report.add(
+            f"With {cores} cores every worker pays the start-up itself (in parallel), so the "
+            f"gallery cannot finish before start-up + (drawing + encoding) / {cores} = "
+            f"{bound:.2f} s = {bound / floor_s:.2f}× the floor. Start-up alone, "
+            f"{start_s:.2f} s, is {start_s / floor_s:.2f}× the floor: the goal of "
+            f"{GOAL_FLOOR_RATIO}× needs start-up and drawing well under encoding.",
+            "",
+        )
+
+
+def anchor_bytes(report: Report, ours: Path | None) -> None:
+    """Bytes and pixel sizes of the figures named like the originals."""
+    report.section("bytes")
+    report.add("## Bytes against the original figures", "")
+    anchors = sorted(ANCHOR_DIR.glob("*.gif")) if ANCHOR_DIR.is_dir() else []
+    if not anchors or ours is None:
+        report.add(f"Skipped: no original figures in `{ANCHOR_DIR}`.", "")
+        report.numbers["bytes_ratio"] = None
+        return
+    rows, total_anchor, total_ours, smaller, missing = [], 0, 0, [], []
+    for anchor in anchors:
+        mine = ours / anchor.name
+        a_bytes = anchor.stat().st_size
+        aw, ah, a_frames = _gif_size(anchor)
+        if not mine.exists():
+            missing.append(anchor.stem)
+            rows.append([anchor.stem, f"{a_bytes:,}", "missing", "", f"{aw}×{ah}", "", ""])
+            continue
+        m_bytes = mine.stat().st_size
+        mw, mh, m_frames = _gif_size(mine)
+        total_anchor += a_bytes
+        total_ours += m_bytes
+        is_smaller = mw < aw or mh < ah
+        if is_smaller:
+            smaller.append(anchor.stem)
+        rows.append(
+            [
+                anchor.stem,
+                f"{a_bytes:,}",
+                f"{m_bytes:,}",
+                f"{m_bytes / a_bytes:.2f}",
+                f"{aw}×{ah}",
+                f"{mw}×{mh}" + (" **smaller**" if is_smaller else ""),
+                f"{a_frames} / {m_frames}",
+            ]
+        )
+    ratio = total_ours / total_anchor if total_anchor else float("nan")
+    rows.append(["**total**", f"**{total_anchor:,}**", f"**{total_ours:,}**", f"**{ratio:.3f}**"])
+    rows[-1] += ["", "", ""]
+    report.numbers.update(
+        bytes_ratio=ratio,
+        bytes_ours=total_ours,
+        bytes_anchor=total_anchor,
+        smaller_figures=", ".join(smaller) or "none",
+        missing_figures=", ".join(missing) or "none",
+        anchor_count=len(anchors) - len(missing),
+    )
+    report.add(
+        f"Ours from the all-cores gallery run; the originals from `{ANCHOR_DIR.name}/`. "
+        "Frames: original / ours.",
+        "",
+    )
+    report.table(
+        ["figure", "original bytes", "our bytes", "ratio", "original px", "our px", "frames"],
+        rows,
+    )
+
+
+def scale(report: Report, work: Path, sizes: tuple[int, ...]) -> None:
+    """Flat figures of growing inputs, each in a fresh process."""
+    from convgif.api import DEFAULT_MAX_FRAMES
+    from convgif.spec import ConvSpec
+
+    report.section("scale")
+    baseline = run_python("import convgif.api, convgif.render, convgif.writers").peak_rss_mb
+    rows = []
+    for size in sizes:
+        steps = ConvSpec(input_size=size, kernel_size=SCALE_KERNEL).step_count
+        progress(f"scale: input {size}x{size}, {steps} frames")
+        out = work / f"scale_{size}.gif"
+        max_frames = max(DEFAULT_MAX_FRAMES, steps)
+        arguments = (size, SCALE_KERNEL, max_frames, SCALE_DRAW_SAMPLE, out)
+        child = run_python(SCALE_CHILD, *map(str, arguments))
+        result = json.loads(child.stdout.strip().splitlines()[-1])
+        frames, seconds, draw = int(result["frames"]), float(result["seconds"]), result["draw"]
+        megapixels = result["width"] * result["height"] / 1e6
+        report.numbers[f"scale_{size}_peak_mb"] = child.peak_rss_mb
+        report.numbers[f"scale_{size}_ms"] = seconds / frames * 1000
+        rows.append(
+            [
+                f"{size}×{size}",
+                str(frames),
+                f"{result['width']}×{result['height']}",
+                f"{frames / seconds:.0f}",
+                _ms(seconds / frames),
+                _ms(draw),
+                _ms(seconds / frames - draw),
+                f"{seconds / frames * 1000 / megapixels:.2f}",
+                f"{child.wall_s:.1f}",
+                f"{child.peak_rss_mb:.0f}",
+                f"{result['bytes']:,}",
+            ]
+        )
+        out.unlink()
+    report.add(
+        "## Scale",
+        "",
+        f"`--layout flat --kernel-size {SCALE_KERNEL}`, one fresh process per size, one run "
+        "each. Frames per second and ms per frame are the figure's drawing and encoding "
+        "(after a small warm-up figure; start-up excluded). Draw: the first "
+        f"{SCALE_DRAW_SAMPLE} frames drawn again alone; encode: the rest. The image grows "
+        "with the grid, so ms per frame per megapixel is what should stay flat. Peak memory "
+        "is the whole process's; one that has only imported the renderer peaks at "
+        f"{baseline:.0f} MB.",
+        "",
+    )
+    report.table(
+        [
+            "input",
+            "frames",
+            "pixels",
+            "frames/s",
+            "ms/frame",
+            "draw",
+            "encode",
+            "ms/frame/Mpx",
+            "process wall s",
+            "peak MB",
+            "bytes",
+        ],
+        rows,
+    )
+
+
+def start_up(report: Report, repeats: int) -> None:
+    """Wall time of the start-up paths, and the heavy libraries they load."""
+    report.section("start-up")
+    commands = {
+        "`python -c pass` (the interpreter alone)": [PYTHON, "-c", "pass"],
+        '`python -c "import convgif"`': [PYTHON, "-c", "import convgif"],
+        "`convgif --help`": [*convgif_command(), "--help"],
+        '`python -c "import convgif.render"` (what drawing needs)': [
+            PYTHON,
+            "-c",
+            "import convgif.render",
+        ],
+    }
+    walls: dict[str, list[float]] = {name: [] for name in commands}
+    rss: dict[str, list[float]] = {name: [] for name in commands}
+    progress(f"start-up, {repeats}x each")
+    for _ in range(repeats):
+        for name, args in commands.items():  # interleaved, so drifting load hits all alike
+            child = _checked(run_child(args), " ".join(args[-2:]))
+            walls[name].append(child.wall_s)
+            rss[name].append(child.peak_rss_mb)
+    loaded_help = json.loads(run_python(MODULES_AFTER_HELP).stderr.strip().splitlines()[-1])
+    loaded_import = json.loads(run_python(MODULES_AFTER_IMPORT).stdout.strip())
+
+    def libs(loaded: dict[str, bool]) -> str:
+        return ", ".join(k for k, v in loaded.items() if v) or "none"
+
+    names = list(commands)
+    loaded = {names[1]: libs(loaded_import), names[2]: libs(loaded_help)}
+    rows = [
+        [
+            name,
+            _ms(median(walls[name])),
+            f"{median(rss[name]):.0f}",
+            loaded.get(name, "matplotlib, numpy" if "render" in name else "none"),
+        ]
+        for name in names
+    ]
+    report.numbers.update(
+        help_ms=median(walls[names[2]]) * 1000,
+        import_ms=median(walls[names[1]]) * 1000,
+        help_matplotlib=str(loaded_help["matplotlib"]),
+        import_matplotlib=str(loaded_import["matplotlib"]),
+    )
+    n = report.number
+    report.add(
+        "## Start-up",
+        "",
+        f"Fresh processes, medians of {repeats}. Libraries: which of matplotlib, numpy and "
+        "PIL are in `sys.modules` afterwards.",
+        "",
+    )
+    report.table(["command", "wall ms", "peak MB", "heavy libraries loaded"], rows)
+    report.add(
+        "### Before the first frame",
+        "",
+        f"A fresh process that draws (medians of {repeats}): interpreter "
+        f"{_ms(n('interpreter_s'))} ms, importing the renderer {_ms(n('import_render_s'))} ms, "
+        f"the palette's lookup table {_ms(n('palette_table_s'))} ms (once per palette), "
+        f"then the same 9-frame figure twice: {_ms(n('first_figure_s'))} ms, then "
+        f"{_ms(n('second_figure_s'))} ms; after the last line, the interpreter takes "
+        f"{_ms(n('exit_s'))} ms to exit ({_ms(n('exit_frozen_s'))} ms when `gc.freeze()` is "
+        "called first, sparing the final garbage collection the objects matplotlib holds). "
+        "A gallery worker pays start-up once (pool workers end without that exit); a Makefile "
+        "calling `convgif render` per figure pays all of it per figure.",
+        "",
+    )
+
+
+def pool(report: Report, work: Path, repeats: int) -> None:
+    """The gallery's process pool, as is and with the renderer loaded before it forks."""
+    cores = int(report.number("cores"))
+    if cores < 2:
+        return
+    walls: dict[str, list[float]] = {"plain": [], "preload": []}
+    for repeat in range(repeats):
+        for variant in walls:
+            progress(f"pool: {variant} (run {repeat + 1}/{repeats})")
+            out = work / f"pool-{variant}-{repeat}"
+            walls[variant].append(run_python(POOL_CHILD, variant, str(out), str(cores)).wall_s)
+    report.numbers["pool_plain_s"] = median(walls["plain"])
+    report.numbers["pool_preload_s"] = median(walls["preload"])
+
+
+def checklist(report: Report) -> None:
+    """The goals of issues 3 and 6, with the measured values."""
+    report.section("goals")
+    n = report.numbers
+
+    def mark(ok: bool) -> str:
+        return "yes" if ok else "**no**"
+
+    ms = report.number("ms_per_frame_median")
+    rows = [
+        [
+            f"≤ {GOAL_MS_PER_FRAME:.0f} ms per frame drawn and encoded (median of the gallery's "
+            "figures)",
+            f"{ms:.1f} ms",
+            mark(ms <= GOAL_MS_PER_FRAME),
+        ]
+    ]
+    if n.get("bytes_ratio") is not None:
+        ratio = report.number("bytes_ratio")
+        rows.append(
+            [
+                f"the {n['anchor_count']} original figures in ≤ {GOAL_BYTES_RATIO:.0%} of their "
+                f"{int(report.number('bytes_anchor')):,} bytes",
+                f"{int(report.number('bytes_ours')):,} bytes = {ratio:.1%}",
+                mark(ratio <= GOAL_BYTES_RATIO and n["missing_figures"] == "none"),
+            ]
+        )
+        rows.append(
+            [
+                "… at no smaller pixel size",
+                f"smaller: {n['smaller_figures']}",
+                mark(n["smaller_figures"] == "none"),
+            ]
+        )
+    else:
+        rows.append(["the original figures in ≤ 50 % of their bytes", "originals absent", "n/a"])
+    if "scale_32_peak_mb" in n:
+        peak = report.number("scale_32_peak_mb")
+        rows.append(
+            [
+                f"32×32 input (900 frames) under {GOAL_PEAK_MB_32:.0f} MB peak",
+                f"{peak:.0f} MB",
+                mark(peak < GOAL_PEAK_MB_32),
+            ]
+        )
+    if "scale_8_ms" in n and "scale_32_ms" in n:
+        rows.append(
+            [
+                "per-frame cost flat as frames grow (8×8 → 32×32, ms per frame)",
+                f"{report.number('scale_8_ms'):.1f} → {report.number('scale_32_ms'):.1f} ms "
+                "(the image grows 14×)",
+                "see Scale",
+            ]
+        )
+    floor_ratio = report.number("floor_ratio")
+    rows.append(
+        [
+            f"the gallery on all cores in ≤ {GOAL_FLOOR_RATIO}× the one-core encoding floor",
+            f"{floor_ratio:.2f}×",
+            mark(floor_ratio <= GOAL_FLOOR_RATIO),
+        ]
+    )
+    rows.append(
+        [
+            "`convgif --help` and `import convgif` load no matplotlib",
+            f"{report.number('help_ms'):.0f} ms and {report.number('import_ms'):.0f} ms, "
+            f"matplotlib loaded: {n['help_matplotlib'].lower()}, "  # type: ignore[union-attr]
+            f"{n['import_matplotlib'].lower()}",  # type: ignore[union-attr]
+            mark(n["help_matplotlib"] == "False" and n["import_matplotlib"] == "False"),
+        ]
+    )
+    report.add("", "## Goals", "")
+    report.table(["goal", "measured", "met"], rows, align=["---", "---", "---"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="one repeat, no 64x64; print only, no RESULTS.md"
+    )
+    args = parser.parse_args()
+    repeats = 1 if args.quick else 3
+    process_repeats = 1 if args.quick else 5  # whole processes vary more with machine load
+    sizes = SCALE_SIZES[:-1] if args.quick else SCALE_SIZES
+    report = Report()
+    environment(report)
+    with tempfile.TemporaryDirectory(prefix="convgif-bench-") as scratch:
+        work = Path(scratch)
+        outputs = whole_gallery(report, work, process_repeats)
+        draw_and_encode(report, work, repeats, outputs.get(1))
+        first_figure(report, process_repeats, work)
+        pool(report, work, process_repeats)
+        floor(report)
+        anchor_bytes(report, outputs.get(int(report.number("cores"))))
+        scale(report, work, sizes)
+        start_up(report, process_repeats)
+    checklist(report)
+    load = os.getloadavg()
+    report.section("environment")
+    report.add(f"- Load average at the end: {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}")
+    text = report.text()
+    print(text, end="", flush=True)
+    if not args.quick:
+        RESULTS.write_text(text, encoding="utf-8")
+        progress(f"wrote {RESULTS.relative_to(REPO)}")
+
+
+if __name__ == "__main__":
+    main()
