@@ -6,6 +6,7 @@ input, never a traceback.
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 import time
@@ -472,4 +473,9 @@ def gallery(
 
 def main() -> None:
     """Console-script entry point."""
-    cli(prog_name="convgif")
+    try:
+        cli(prog_name="convgif")
+    finally:
+        # At exit the interpreter garbage-collects every object matplotlib made
+        # (~0.1 s of a ~0.8 s render); frozen objects are skipped.
+        gc.freeze()

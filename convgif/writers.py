@@ -146,14 +146,24 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     is left untouched.
     """
     target = Path(path)
-    temporary = _create_exclusive(target.parent, f".{target.stem}.", f".tmp{target.suffix}")
+    try:
+        temporary = _create_exclusive(target.parent, f".{target.stem}.", f".tmp{target.suffix}")
+    except OSError as error:
+        raise _naming(error, target) from None
     try:
         yield temporary
         os.replace(temporary, target)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             temporary.unlink()
+        if isinstance(error, OSError) and error.filename == str(temporary):
+            raise _naming(error, target) from None
         raise
+
+
+def _naming(error: OSError, target: Path) -> OSError:
+    """The same error about ``target``: the user never sees the temporary name."""
+    return type(error)(error.errno, error.strerror, str(target))
 
 
 @contextlib.contextmanager

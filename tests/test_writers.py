@@ -867,3 +867,10 @@ def test_module_imports_no_drawing_library():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert output.stdout.split() == ["False", "False"]
+
+
+def test_a_failed_write_names_the_target_not_the_temporary_file(tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "figure.gif"
+    with pytest.raises(OSError) as caught, atomic_path(target):
+        pass
+    assert caught.value.filename == str(target)
