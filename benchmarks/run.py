@@ -335,7 +335,7 @@ def draw_and_encode(report: Report, work: Path, repeats: int, reference: Path | 
 
         draw_s = median([timed(draw) for _ in range(repeats)])
         renderer = _renderer(spec, options)
-        frames = list(renderer.frames())
+        frames = [frame.copy() for frame in renderer.frames()]  # frames() reuses one buffer
         palette = renderer.palette()
         palettes.add(palette.tobytes())
         palette_mapper(palette)  # built once per process (timed in a fresh one, below)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -32,8 +33,9 @@ OBLIQUE_COL = (1.0, -0.5)
 OBLIQUE_ROW = (0.7, 0.65)
 
 # Spacing, in cells. Measured on the guide's figures: a margin of about two
-# thirds of a cell all round; the output plane's lowest edge clears the input
-# plane by about 0.8 cell.
+# thirds of a cell all round (20 px of white around the ink, TikZ standalone's
+# border: it is clear of the lines' outer edges, not of their centres); the
+# output plane's lowest edge clears the input plane by about 0.8 cell.
 MARGIN_CELLS = 0.66
 OBLIQUE_CLEARANCE_CELLS = 0.8
 FLAT_GAP_CELLS = 1.5
@@ -161,11 +163,33 @@ class Layout:
         ends = self.output.cell_corners(output_cell)
         if self.kind == "flat":
             return [_segment(p0, p1) for p0, p1 in zip(starts, ends, strict=True)]
-        hide = self.output.outline()
         segments: list[Segment] = []
         for p0, p1 in zip(starts, ends, strict=True):
-            segments.extend(clip_outside(p0, p1, hide))
+            segments.extend(_clip_outside(p0, p1, self._output_edges))
         return segments
+
+    @cached_property
+    def _output_edges(self) -> tuple[_Edge, ...]:
+        """The output plane's edges, which hide the lines behind it (worked out once)."""
+        return _inward_edges(self.output.outline())
+
+
+# An edge of a convex polygon: a point on it and its inward normal, (ax, ay, nx, ny).
+_Edge = tuple[float, float, float, float]
+
+
+def _inward_edges(polygon: np.ndarray) -> tuple[_Edge, ...]:
+    """The edges of a convex polygon, each with its normal pointing inwards."""
+    corners = [(float(x), float(y)) for x, y in polygon]
+    cx = sum(x for x, _ in corners) / len(corners)
+    cy = sum(y for _, y in corners) / len(corners)
+    edges = []
+    for (ax, ay), (bx, by) in zip(corners, corners[1:] + corners[:1], strict=True):
+        nx, ny = ay - by, bx - ax  # the edge's normal ...
+        if nx * (cx - ax) + ny * (cy - ay) < 0:
+            nx, ny = -nx, -ny  # ... pointing inwards
+        edges.append((ax, ay, nx, ny))
+    return tuple(edges)
 
 
 def clip_outside(p0: np.ndarray, p1: np.ndarray, polygon: np.ndarray) -> list[Segment]:
@@ -174,16 +198,14 @@ def clip_outside(p0: np.ndarray, p1: np.ndarray, polygon: np.ndarray) -> list[Se
     In plain floats: it runs four times a frame on 2-vectors, where numpy's
     per-call overhead was most of its cost (about a sixth of a blitted frame).
     """
+    return _clip_outside(p0, p1, _inward_edges(polygon))
+
+
+def _clip_outside(p0: np.ndarray, p1: np.ndarray, edges: tuple[_Edge, ...]) -> list[Segment]:
     x0, y0 = float(p0[0]), float(p0[1])
     dx, dy = float(p1[0]) - x0, float(p1[1]) - y0
-    corners = [(float(x), float(y)) for x, y in polygon]
-    cx = sum(x for x, _ in corners) / len(corners)
-    cy = sum(y for _, y in corners) / len(corners)
     t_in, t_out = 0.0, 1.0
-    for (ax, ay), (bx, by) in zip(corners, corners[1:] + corners[:1], strict=True):
-        nx, ny = ay - by, bx - ax  # the edge's normal ...
-        if nx * (cx - ax) + ny * (cy - ay) < 0:
-            nx, ny = -nx, -ny  # ... pointing inwards
+    for ax, ay, nx, ny in edges:
         num = nx * (x0 - ax) + ny * (y0 - ay)
         den = nx * dx + ny * dy
         if abs(den) < 1e-12:
@@ -252,6 +274,7 @@ def make_layout(
     kind: LayoutKind = "oblique",
     cell_px: int = 30,
     caption_size_px: tuple[float, float] | None = None,
+    line_px: float = 0.0,
 ) -> Layout:
     """Place the input (drawn grid) and output planes, and size the image.
 
@@ -265,6 +288,9 @@ def make_layout(
         Side of a cell in pixels; everything else is proportional to it.
     caption_size_px
         Width and height of the caption text block, if there is one.
+    line_px
+        Width of the planes' outer lines, in pixels: the margin is measured
+        from their outer edges, half a line beyond the planes' corners.
     """
     if kind not in LAYOUTS:
         raise ValueError(f"--layout: must be one of {', '.join(LAYOUTS)}, got {kind!r}")
@@ -291,7 +317,8 @@ def make_layout(
     x0, y0 = corners.min(axis=0)
     x1, y1 = corners.max(axis=0)
     scene_w, scene_h = x1 - x0, y1 - y0
-    margin = round(MARGIN_CELLS * s)
+    # A whole number of pixels, so a flat figure's lines stay on whole pixels.
+    margin = round(MARGIN_CELLS * s + line_px / 2.0)
     width = scene_w + 2 * margin
     height = scene_h + 2 * margin
     caption_xy = None

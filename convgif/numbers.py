@@ -35,7 +35,6 @@ from typing import Any
 
 import numpy as np
 from matplotlib.artist import Artist
-from matplotlib.axes import Axes
 from matplotlib.font_manager import FontProperties
 from matplotlib.patches import PathPatch, Polygon
 from matplotlib.path import Path as MplPath
@@ -44,7 +43,7 @@ from matplotlib.transforms import Affine2D
 
 from convgif.geometry import Cell, CellKind, Step
 from convgif.layout import Plane
-from convgif.render import Layer, Renderer
+from convgif.render import Layer, Renderer, Surface
 from convgif.theme import RGB, Theme
 from convgif.values import Values, format_value
 
@@ -172,7 +171,7 @@ class NumbersLayer(Layer):
         """The faint text colour, not one of the theme's own."""
         return (theme.faint_text(),)
 
-    def add_static(self, ax: Axes, renderer: Renderer) -> None:
+    def add_static(self, surface: Surface, renderer: Renderer) -> None:
         """The value of every drawn cell, under the window."""
         if renderer.spec != self.values.spec:
             raise ValueError("the values were computed for another spec")
@@ -200,10 +199,10 @@ class NumbersLayer(Layer):
         for cell, (text, path) in self._cell_paths.items():
             colour = full if kinds[cell[0]][cell[1]] == CellKind.INPUT else faint
             label = Label(text, path, facecolor=colour, zorder=_STATIC_Z)
-            ax.add_artist(label)  # add_patch would compute data limits from the glyphs
+            surface.add(label)
             self.input_labels[cell] = label
 
-    def add_moving(self, ax: Axes, renderer: Renderer) -> Sequence[Artist]:
+    def add_moving(self, surface: Surface, renderer: Renderer) -> Sequence[Artist]:
         """The window's values and weights, the outputs and the ring, all hidden."""
         theme, layout = renderer.style.theme, renderer.layout
         plane = layout.input
@@ -233,7 +232,7 @@ class NumbersLayer(Layer):
             texts = [format_value(w) for w in kernel.ravel()]
             fit = self._fit(texts, theme.weight_font_pt, WEIGHT_WIDTH_CELLS, WEIGHT_HEIGHT_CELLS)
             corner = 1.0 - WEIGHT_INSET_CELLS
-            transform = self._weight_offset + ax.transData
+            transform = self._weight_offset + surface.transform
             for text, (r, c) in zip(texts, first.window, strict=True):
                 path = self._path(plane, text, (r + corner, c + corner), fit, corner=True)
                 label = Label(text, path, zorder=_WEIGHT_Z)
@@ -273,7 +272,7 @@ class NumbersLayer(Layer):
             moving.append(self.ring)
         for artist in moving:
             artist.set_visible(False)
-            ax.add_artist(artist)
+            surface.add(artist)
         return moving
 
     def update(self, step: Step) -> None:

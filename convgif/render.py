@@ -2,35 +2,41 @@
 
 No pyplot and no global matplotlib state: every figure is a
 :class:`matplotlib.figure.Figure` on its own :class:`FigureCanvasAgg`, and the
-rc settings that decide pixels are applied with :func:`matplotlib.rc_context`
-while a figure is built, so a user's ``matplotlibrc`` cannot change them.
+rc settings that decide pixels are pinned while a figure is built and drawn,
+so a user's ``matplotlibrc`` cannot change them.
 
 An animation draws the static scene (both planes, their grids, the caption)
-once, keeps it as a pixel buffer, and for each step restores that buffer and
-draws only what moves: the window's taps and outline, the four connecting
-lines and the current output cell. It writes no files (see
-:mod:`convgif.writers`).
+once, keeps it as a pixel buffer, and for each step restores the part of it
+the previous step drew over and draws only what moves: the window's taps and
+outline, the four connecting lines and the current output cell. It writes no
+files (see :mod:`convgif.writers`).
 
 Extra drawing (the numbers of a numerical figure) plugs in as a
 :class:`Layer`: its static artists are drawn once with the scene, its moving
 artists are updated and drawn each step.
+
+The artists are put on the figure itself, in image pixels (:class:`Surface`),
+not in an Axes: an Axes (ticks, spines, limits) cost more to make and draw
+than the whole scene, and the pixel map it gave is kept exactly.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import matplotlib
 import numpy as np
 from matplotlib.artist import Artist
-from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.collections import LineCollection, PolyCollection
+from matplotlib.collections import Collection, LineCollection, PolyCollection
 from matplotlib.figure import Figure
-from matplotlib.patches import Polygon
+from matplotlib.patches import Patch, Polygon
+from matplotlib.text import Text
+from matplotlib.transforms import Affine2D, Bbox, BboxTransformFrom, BboxTransformTo, Transform
 
 from convgif.errors import RenderError
 from convgif.geometry import CellKind, Geometry, Step
@@ -53,21 +59,63 @@ DEFAULT_DPI = 100
 MAX_PIXELS = 40_000_000
 MAX_SIDE_PX = 65_535  # a GIF stores its width and height as 16-bit numbers
 
-# rc settings that change pixels, applied while a figure is built and first
-# drawn so a user's matplotlibrc cannot change the output: matplotlib's
-# defaults, except that dashes are in points rather than multiples of the line
-# width. (SVG/PDF settings are the writer's, at save time.)
+# rc settings that change pixels, pinned while a figure is built and drawn so
+# a user's matplotlibrc cannot change the output: matplotlib's defaults,
+# except that dashes are in points rather than multiples of the line width.
+# (SVG/PDF settings are the writer's, at save time.)
 _RC: dict[str, Any] = {
     "lines.scale_dashes": False,
+    "lines.antialiased": True,
+    "patch.antialiased": True,
     "path.snap": True,
     "path.simplify": True,
     "path.simplify_threshold": 0.111111111111,
+    "path.sketch": None,
+    "path.effects": [],
     "agg.path.chunksize": 0,
+    "font.style": "normal",
+    "font.variant": "normal",
+    "font.weight": "normal",
+    "font.stretch": "normal",
     "text.hinting": "default",
+    "text.hinting_factor": None,
+    "text.kerning_factor": None,
     "text.antialiased": True,
     "text.usetex": False,
     "axes.unicode_minus": True,
 }
+# Of those, the ones matplotlib reads while it draws (or makes the paths a
+# step moves) rather than when an artist is made: checked every frame.
+_DRAW_RC = (
+    "path.snap",
+    "path.simplify",
+    "path.simplify_threshold",
+    "agg.path.chunksize",
+    "text.hinting",
+    "text.hinting_factor",
+    "text.kerning_factor",
+)
+
+
+@contextlib.contextmanager
+def _pinned_rc() -> Iterator[None]:
+    """:func:`matplotlib.rc_context` with :data:`_RC`, saving and restoring only those keys.
+
+    ``rc_context`` copies every setting (about 0.4 ms, twice per figure).
+    """
+    params = matplotlib.rcParams
+    saved = {key: params[key] for key in _RC}
+    try:
+        params.update(_RC)
+        yield
+    finally:
+        params.update(saved)
+
+
+def _drawing_rc_pinned() -> bool:
+    """Whether the settings read while drawing have our values (unless a user changed them)."""
+    params = matplotlib.rcParams
+    return all(params[key] == _RC[key] for key in _DRAW_RC)
 
 
 @dataclass(frozen=True)
@@ -131,6 +179,54 @@ class Style:
         return length_pt * self.scale * self.dpi / 72.0
 
 
+_ArtistT = TypeVar("_ArtistT", bound=Artist)
+
+
+class Surface:
+    """A figure addressed in image pixels, where a scene and its layers put their artists.
+
+    Pixel coordinates are those of :mod:`convgif.layout`: origin at the
+    image's top-left corner, ``x`` right, ``y`` down.
+
+    Attributes
+    ----------
+    figure
+        The matplotlib figure drawn.
+    transform
+        Image pixels to the figure's display coordinates. It follows the
+        figure's size and dpi (vector stills are saved at another dpi),
+        unless ``frozen``.
+
+    Parameters
+    ----------
+    frozen
+        Fix the transform as it is now: for an animation, whose canvas keeps
+        its dpi. Matplotlib freezes and multiplies a live composite transform
+        for every artist it draws, every frame; a fixed affine map is cheaper.
+    """
+
+    def __init__(self, figure: Figure, width_px: int, height_px: int, frozen: bool = False) -> None:
+        self.figure = figure
+        # The map of an Axes spanning the figure with x limits (0, w) and y
+        # limits (h, 0), built from the same parts so that it gives the same
+        # floats, hence the same pixels (snapping and antialiasing follow the
+        # last bits of a coordinate); the figure is a hair larger than w x h.
+        w, h = float(width_px), float(height_px)
+        live = BboxTransformFrom(Bbox([[0.0, h], [w, 0.0]])) + BboxTransformTo(figure.bbox)
+        self.transform: Transform = Affine2D(live.get_matrix().copy()) if frozen else live
+
+    def add(self, artist: _ArtistT) -> _ArtistT:
+        """Add an artist to the figure, in image pixels unless it has its own transform."""
+        if not artist.is_transform_set():
+            artist.set_transform(self.transform)
+        self.figure.add_artist(artist)
+        return artist
+
+    def text(self, x: float, y: float, text: str, **kwargs: Any) -> Text:
+        """Add a :class:`~matplotlib.text.Text` at pixel ``(x, y)`` (as ``Axes.text``)."""
+        return self.add(Text(x, y, text, **kwargs))
+
+
 class Layer:
     """Extra artists drawn with a figure (e.g. the numbers of a numerical figure).
 
@@ -144,11 +240,11 @@ class Layer:
     saved background, instead of every frame.
     """
 
-    def add_static(self, ax: Axes, renderer: Renderer) -> None:
+    def add_static(self, surface: Surface, renderer: Renderer) -> None:
         """Add artists that never change (drawn once, into the background)."""
 
-    def add_moving(self, ax: Axes, renderer: Renderer) -> Sequence[Artist]:
-        """Add the artists that change with the step and return them."""
+    def add_moving(self, surface: Surface, renderer: Renderer) -> Sequence[Artist]:
+        """Add the artists that change with the step and return them (hidden or not)."""
         return ()
 
     def update(self, step: Step) -> None:
@@ -199,6 +295,94 @@ def _merge_runs(edges: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
     return runs
 
 
+# A box of image pixels: (top, bottom, left, right) as slice bounds; None is
+# the whole image.
+_Box = tuple[int, int, int, int]
+_NO_BOX: _Box = (0, 0, 0, 0)
+# Up to this size a frame restores its whole background: copying a few
+# megabytes (within the CPU's caches) takes 5-120 us, less than working out
+# the boxes the moving artists drew over (15-30 us an artist, 60 us for a
+# plain figure, 500 us with numbers); a larger copy runs at memory speed
+# (a 64x64 input's 30 MB frame: about 5 ms) and is what the boxes spare.
+WHOLE_RESTORE_MAX_BYTES = 4_000_000
+
+
+def _copy_box(target: np.ndarray, source: np.ndarray, box: _Box | None) -> None:
+    """``target[box] = source[box]``."""
+    if box is None:
+        target[...] = source
+    elif box != _NO_BOX:
+        top, bottom, left, right = box
+        target[top:bottom, left:right] = source[top:bottom, left:right]
+
+
+def _union(a: _Box, b: _Box) -> _Box:
+    if a[0] >= a[1] or a[2] >= a[3]:
+        return b
+    if b[0] >= b[1] or b[2] >= b[3]:
+        return a
+    return (min(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), max(a[3], b[3]))
+
+
+def _ink_box(
+    artist: Artist, renderer: Any, pixels: Transform, width_px: int, height_px: int
+) -> _Box | None:
+    """The image pixels that drawing ``artist`` may change, or None if that is not known.
+
+    The box of its paths' vertices (a curve stays within its control points),
+    widened by the stroke: Agg extends a line by half its width, more at a
+    miter join, up to its miter limit (the line width in pixels for solid
+    lines, 4 for dashed ones), and antialiasing and snapping spread it by
+    about a pixel more. The box is generous; a pixel it missed would stay
+    drawn in the next frame, which the tests compare with full draws.
+    ``pixels`` is the surface's transform: vertices it maps are image pixels
+    already (within a thousandth of a pixel).
+    """
+    if isinstance(artist, Patch):
+        paths = [artist.get_path()]
+        widths = [artist.get_linewidth()]
+    elif isinstance(artist, Collection):
+        if len(artist.get_transforms()) or np.any(artist.get_offsets()):
+            return None  # offsets or per-path transforms: not worked out here
+        paths = artist.get_paths()
+        widths = list(artist.get_linewidths())
+    elif isinstance(artist, Text):
+        box = artist.get_window_extent(renderer)
+        corners = np.array([[box.x0, height_px - box.y1], [box.x1, height_px - box.y0]])
+        overhang_px = renderer.points_to_pixels(artist.get_fontsize()) / 4.0  # glyphs' overhang
+        return _pixel_box(corners, overhang_px, width_px, height_px)
+    else:
+        return None
+    if not paths:
+        return _NO_BOX
+    points = np.concatenate([path.vertices for path in paths])
+    transform = artist.get_transform()
+    if transform is not pixels:  # e.g. the weights' shared offset
+        if not transform.is_affine:
+            return None
+        display = transform.transform_affine(points)
+        points = pixels.inverted().transform_affine(display)
+    stroke_px = renderer.points_to_pixels(max(widths, default=0.0))
+    return _pixel_box(points, 0.5 * stroke_px * max(4.0, stroke_px), width_px, height_px)
+
+
+def _pixel_box(points: np.ndarray, pad_px: float, width_px: int, height_px: int) -> _Box | None:
+    """The image pixels within ``pad_px`` (plus two, for antialiasing) of image points."""
+    if not len(points):
+        return _NO_BOX
+    (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
+    if not np.isfinite([x0, y0, x1, y1]).all():
+        return None
+    pad = pad_px + 2.0
+    top = max(0, math.floor(y0 - pad))
+    bottom = min(height_px, math.ceil(y1 + pad))
+    left = max(0, math.floor(x0 - pad))
+    right = min(width_px, math.ceil(x1 + pad))
+    if top >= bottom or left >= right:
+        return _NO_BOX
+    return (top, bottom, left, right)
+
+
 class Renderer:
     """Frames of one spec in one style.
 
@@ -223,8 +407,14 @@ class Renderer:
             spec.parameters_text() + "\n" + spec.arithmetic() if self.style.caption else None
         )
         caption_size = self._measure_caption() if self._caption_text else None
+        theme = self.style.theme
         self.layout: Layout = make_layout(
-            spec.grid_size, spec.output_size, self.style.layout, self.style.cell_px, caption_size
+            spec.grid_size,
+            spec.output_size,
+            self.style.layout,
+            self.style.cell_px,
+            caption_size,
+            line_px=self.style.points_to_px(max(theme.line_width_pt, theme.window_width_pt)),
         )
         w, h = self.size_px
         if w * h > MAX_PIXELS or max(w, h) > MAX_SIDE_PX:
@@ -266,17 +456,24 @@ class Renderer:
     def frames(self) -> Iterator[np.ndarray]:
         """One ``HxWx4`` RGBA uint8 frame per step, row-major over the output.
 
-        The static scene is drawn once; each frame restores it and draws the
-        moving artists on top (blitting), on one reused canvas.
+        The static scene is drawn once; each frame restores the part of it the
+        previous frame drew over and draws the moving artists on top
+        (blitting), on one reused canvas.
+
+        Every frame is the same read-only array, a view of that canvas, which
+        the next step draws over: use a frame before asking for the next one,
+        and copy it to keep it (``[f.copy() for f in renderer.frames()]``;
+        :meth:`frame` returns a copy). This spares a copy of every frame,
+        which for a large figure costs more than drawing it.
         """
         scene = _Scene(self, animated=True)
         for step in self.geometry.steps():
             yield scene.blit(step)
 
     def frame(self, index: int) -> np.ndarray:
-        """The frame of one step, as :meth:`frames` draws it."""
+        """The frame of one step, as :meth:`frames` draws it (an array of its own)."""
         step = self.geometry.step(index)
-        return _Scene(self, animated=True).blit(step)
+        return _Scene(self, animated=True).blit(step).copy()
 
     def figure_for_step(self, index: int) -> Figure:
         """A complete figure of one step (every artist live), for SVG/PDF/PNG stills."""
@@ -291,7 +488,7 @@ class Renderer:
 
     def _measure_caption(self) -> tuple[float, float]:
         """Pixel width and height of the caption, measured with the Agg text engine."""
-        with matplotlib.rc_context(_RC):
+        with _pinned_rc():
             figure = Figure(figsize=(1, 1), dpi=self.style.dpi)
             canvas = FigureCanvasAgg(figure)
             text = figure.text(
@@ -312,7 +509,7 @@ class _Scene:
         theme = style.theme
         self.theme = theme
         w, h = renderer.size_px
-        with matplotlib.rc_context(_RC):
+        with _pinned_rc():
             # A hair over the exact size: the canvas truncates inches x dpi.
             figure = Figure(figsize=((w + 1e-3) / style.dpi, (h + 1e-3) / style.dpi), dpi=style.dpi)
             if style.transparent:
@@ -320,24 +517,21 @@ class _Scene:
             else:
                 figure.patch.set_facecolor(_rgb(theme.background))
             self.canvas = FigureCanvasAgg(figure)
-            ax = figure.add_axes((0.0, 0.0, 1.0, 1.0))
-            ax.set_axis_off()
-            ax.set_xlim(0, w)
-            ax.set_ylim(h, 0)  # image rows grow downwards
-            self.figure, self.ax = figure, ax
+            self.figure = figure
+            self.surface = surface = Surface(figure, w, h, frozen=animated)
             self._add_input_plane(layout.input)
             self._add_output_plane(layout.output)
             if renderer._caption_text and layout.caption_xy is not None:
-                ax.text(
+                surface.text(
                     *layout.caption_xy, renderer._caption_text, ha="center", va="top",
                     linespacing=1.4, color=_rgb(theme.text),
                     **renderer._font(theme.caption_font_pt),
                 )  # fmt: skip
             for layer in renderer.layers:
-                layer.add_static(ax, renderer)
+                layer.add_static(surface, renderer)
             self.moving = self._add_moving()
             for layer in renderer.layers:
-                self.moving.extend(layer.add_moving(ax, renderer))
+                self.moving.extend(layer.add_moving(surface, renderer))
             for artist in self.moving:
                 artist.set_animated(animated)
             # A full draw stacks artists by zorder (ties in the order they
@@ -359,7 +553,7 @@ class _Scene:
         inputs = [(r, c) for r in range(rows) for c in range(cols) if kinds[r][c] == CellKind.INPUT]
         # Fills without antialiasing: the borders drawn on top cover their
         # edges, and the frame keeps few distinct colours.
-        self.ax.add_collection(
+        self.surface.add(
             PolyCollection(
                 plane.cells_corners(inputs), facecolors=[_rgb(theme.input)],
                 edgecolors="none", antialiaseds=False, zorder=1,
@@ -387,7 +581,7 @@ class _Scene:
             if not edges:
                 continue
             segments = [self._edge(plane, e, horizontal, 1) for e in edges]
-            self.ax.add_collection(
+            self.surface.add(
                 LineCollection(
                     segments, colors=[_rgb(theme.padding_line)],
                     linestyles=[_fitted_dashes(length, on, off, px_per_pt)],
@@ -397,7 +591,7 @@ class _Scene:
         solid = [self._edge(plane, (line, a), True, b - a) for line, a, b in _merge_runs(solid_h)]
         solid += [self._edge(plane, (line, a), False, b - a) for line, a, b in _merge_runs(solid_v)]
         if solid:
-            self.ax.add_collection(
+            self.surface.add(
                 LineCollection(
                     solid, colors=[_rgb(theme.line)], capstyle="projecting", zorder=3,
                     **self._line_kw(theme.line_width_pt),
@@ -413,7 +607,7 @@ class _Scene:
 
     def _add_output_plane(self, plane: Plane) -> None:
         theme = self.theme
-        self.ax.add_patch(
+        self.surface.add(
             Polygon(
                 plane.outline(), closed=True, facecolor=_rgb(theme.output), edgecolor="none",
                 antialiased=False, zorder=10,
@@ -421,7 +615,7 @@ class _Scene:
         )  # fmt: skip
         lines = [plane.points([(r, 0), (r, plane.cols)]) for r in range(plane.rows + 1)]
         lines += [plane.points([(0, c), (plane.rows, c)]) for c in range(plane.cols + 1)]
-        self.ax.add_collection(
+        self.surface.add(
             LineCollection(
                 lines, colors=[_rgb(theme.line)], capstyle="projecting", zorder=11,
                 **self._line_kw(theme.line_width_pt),
@@ -448,10 +642,10 @@ class _Scene:
             edgecolor=_rgb(theme.line), linewidth=width, joinstyle="miter", zorder=23,
         )  # fmt: skip
         artists: list[Artist] = [self.taps, self.outline, self.connectors, self.output_cell]
-        self.ax.add_collection(self.taps)
-        self.ax.add_patch(self.outline)
-        self.ax.add_collection(self.connectors)
-        self.ax.add_patch(self.output_cell)
+        self.surface.add(self.taps)
+        self.surface.add(self.outline)
+        self.surface.add(self.connectors)
+        self.surface.add(self.output_cell)
         kinds = self.renderer.geometry.cell_kinds()
         shaded_input = _rgb(theme.shaded(theme.input))
         shaded_empty = _rgb(theme.shaded(theme.background))
@@ -477,22 +671,58 @@ class _Scene:
 
     def _draw_background(self) -> None:
         """Draw the static scene (animated artists are skipped) and save its pixels."""
-        with matplotlib.rc_context(_RC):
+        with _pinned_rc():
             self.canvas.draw()
-        self.background = self.canvas.copy_from_bbox(self.figure.bbox)
+        # The canvas's own pixels (a writable view, drawn into in place) ...
+        self.pixels = np.asarray(self.canvas.buffer_rgba())
+        self.background = self.pixels.copy()
+        # ... and what the blitted frames see: the same memory, read-only.
+        self.frame_view = self.pixels.view()
+        self.frame_view.flags.writeable = False
+        self._dirty: _Box | None = _NO_BOX  # where the canvas differs from the background
         self._baked.clear()
 
-    def blit(self, step: Step) -> np.ndarray:
-        """Draw one step over the saved background and return a copy of the pixels.
+    def _draw(self, artists: list[Artist]) -> _Box | None:
+        """Draw artists on the canvas; the box of pixels they may have changed.
 
-        Layers' backdrop artists are drawn into the background the first step
-        they appear; going back to an earlier step redraws the background.
+        A small frame does not look: its whole background is restored.
         """
+        # What Figure.draw_artist does, with the renderer looked up once
+        # (the lookup works out the canvas size, each time).
+        renderer = self.canvas.get_renderer()
+        if self.background.nbytes <= WHOLE_RESTORE_MAX_BYTES:
+            for artist in artists:
+                artist.draw(renderer)
+            return None if artists else _NO_BOX
+        box: _Box | None = _NO_BOX
+        height, width = self.pixels.shape[:2]
+        pixels = self.surface.transform
+        for artist in artists:
+            artist.draw(renderer)
+            if box is not None:
+                ink = _ink_box(artist, renderer, pixels, width, height)
+                box = None if ink is None else _union(box, ink)
+        return box
+
+    def blit(self, step: Step) -> np.ndarray:
+        """Draw one step over the saved background; the canvas's pixels, read-only.
+
+        Only what the previous step drew over is restored. Layers' backdrop
+        artists are drawn into the background the first step they appear;
+        going back to an earlier step redraws the background. The array
+        returned is the canvas itself, drawn over by the next call.
+        """
+        if not _drawing_rc_pinned():
+            with _pinned_rc():
+                return self._blit(step)
+        return self._blit(step)
+
+    def _blit(self, step: Step) -> np.ndarray:
         if step.index < self._last_index:
             self._draw_background()
         self._last_index = step.index
         self.set_step(step)
-        self.canvas.restore_region(self.background)
+        _copy_box(self.pixels, self.background, self._dirty)
         settled = [
             artist
             for layer in self.renderer.layers
@@ -500,14 +730,12 @@ class _Scene:
             if id(artist) not in self._baked
         ]
         if settled:
-            for artist in settled:
-                self.figure.draw_artist(artist)
-                self._baked.add(id(artist))
-            self.background = self.canvas.copy_from_bbox(self.figure.bbox)
-        for artist in self.moving:
-            if artist.get_visible() and id(artist) not in self._baked:
-                self.figure.draw_artist(artist)
-        return np.asarray(self.canvas.buffer_rgba()).copy()
+            _copy_box(self.background, self.pixels, self._draw(settled))
+            self._baked.update(id(artist) for artist in settled)
+        self._dirty = self._draw(
+            [a for a in self.moving if a.get_visible() and id(a) not in self._baked]
+        )
+        return self.frame_view
 
 
-__all__ = ["Layer", "RenderError", "Renderer", "Style"]
+__all__ = ["Layer", "RenderError", "Renderer", "Style", "Surface"]

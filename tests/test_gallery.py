@@ -71,6 +71,25 @@ def test_gallery_holds_the_anchor_figures_with_their_sizes_and_frame_counts() ->
         assert spec.step_count == frames, name
 
 
+def test_anchor_figures_are_no_smaller_than_the_originals_and_not_much_larger() -> None:
+    # The issue: the 15 figures "at no smaller pixel size" than the originals,
+    # whose sizes are read from the GIFs themselves.
+    from convgif.api import RenderOptions, _renderer
+
+    anchors = sorted(ANCHOR_README.parent.glob("*.gif"))
+    if not anchors:
+        pytest.skip("the anchor gallery (../shared/anchor-gallery) is not beside the repo")
+    entries = {e.name: e for e in load_gallery()}
+    assert {a.stem for a in anchors} == set(ANCHOR_NAMES)
+    for anchor in anchors:
+        with Image.open(anchor) as image:
+            width, height = image.size
+        entry = entries[anchor.stem]
+        ours = _renderer(ConvSpec(**entry.spec), RenderOptions(**entry.render)).size_px
+        assert ours[0] >= width and ours[1] >= height, (anchor.stem, ours, (width, height))
+        assert ours[0] <= 1.03 * width and ours[1] <= 1.03 * height, (anchor.stem, ours)
+
+
 def test_every_gallery_entry_is_valid_and_captioned() -> None:
     entries = load_gallery()
     assert len(entries) >= len(ANCHOR_NAMES)

@@ -77,6 +77,32 @@ def test_flat_is_side_by_side_on_whole_pixels(grid, output) -> None:  # type: ig
     assert abs(in_mid - out_mid) <= 1
 
 
+@pytest.mark.parametrize("kind", ["oblique", "flat"])
+@pytest.mark.parametrize(("grid", "output"), SIZES)
+def test_the_margin_is_clear_of_the_lines_outer_edges(kind, grid, output) -> None:  # type: ignore[no-untyped-def]
+    cell, line = 30, 2.0
+    thin = make_layout(grid, output, kind, cell_px=cell)
+    thick = make_layout(grid, output, kind, cell_px=cell, line_px=line)
+    # Two thirds of a cell (the guide's 20 px) from the lines' outer edges,
+    # half a line beyond the corners, to within the whole pixel it is rounded to.
+    corners = np.concatenate([thick.input.outline(), thick.output.outline()])
+    space = [
+        corners[:, 0].min(),
+        corners[:, 1].min(),
+        thick.width_px - corners[:, 0].max(),
+        thick.height_px - corners[:, 1].max(),
+    ]
+    assert min(space) - line / 2 >= 0.66 * cell - 0.5
+    # The same figure, moved by whole pixels (a flat figure stays on whole pixels).
+    shift = np.subtract(thick.input.origin, thin.input.origin)
+    assert np.array_equal(shift, np.round(shift)) and shift[0] == shift[1] > 0
+    assert np.allclose(np.subtract(thick.output.origin, thin.output.origin), shift)
+    assert (thick.width_px, thick.height_px) == (
+        thin.width_px + 2 * shift[0],
+        thin.height_px + 2 * shift[1],
+    )
+
+
 def test_caption_widens_and_heightens_the_image() -> None:
     plain = make_layout((4, 4), (2, 2), "oblique", cell_px=30)
     wide = make_layout((4, 4), (2, 2), "oblique", cell_px=30, caption_size_px=(600.0, 30.0))

@@ -18,10 +18,11 @@ from matplotlib.path import Path as MplPath
 from reference import direct_layout, transposed_layout
 from value_reference import avg_pool2d, conv2d, conv_transpose2d, max_pool2d, padded_value
 
+from convgif import render
 from convgif.api import RenderOptions, _renderer
 from convgif.layout import Plane
 from convgif.numbers import Label, NumbersLayer
-from convgif.render import NUMBERS_CELL_INCH, Renderer, Style
+from convgif.render import NUMBERS_CELL_INCH, Renderer, Style, Surface
 from convgif.spec import ConvSpec
 from convgif.theme import load_theme
 from convgif.values import compute_values, format_value
@@ -30,6 +31,14 @@ from convgif.values import compute_values, format_value
 def grid_of(h: int, w: int, start: int = 1) -> np.ndarray:
     """Distinct, readable input values (so a misplaced label shows)."""
     return (np.arange(h * w, dtype=float).reshape(h, w) % 9) + start
+
+
+@pytest.fixture(params=["boxes", "whole"])
+def restore(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Frames restore the boxes the moving artists drew over, or the whole background."""
+    limit = 0 if request.param == "boxes" else 10**12
+    monkeypatch.setattr(render, "WHOLE_RESTORE_MAX_BYTES", limit)
+    return str(request.param)
 
 
 @dataclass(frozen=True)
@@ -158,9 +167,9 @@ def make(case: Case, layout: str = "flat") -> tuple[Renderer, NumbersLayer]:
 
 def pixel_path(label: Label) -> np.ndarray:
     """A label's outline in image pixels, after any offset transform it carries."""
-    ax = label.axes
-    assert ax is not None
-    to_pixels = label.get_transform() - ax.transData
+    figure = label.figure
+    assert figure is not None
+    to_pixels = label.get_transform() - Surface(figure, *figure.canvas.get_width_height()).transform
     return to_pixels.transform(label.get_path().vertices)
 
 
@@ -300,9 +309,9 @@ def test_padding_and_inserted_zeros_are_faint_and_the_window_full_strength() -> 
 
 
 @pytest.mark.parametrize("layout", ["flat", "oblique"])
-def test_frames_equal_full_draws_in_any_order(layout: str) -> None:
+def test_frames_equal_full_draws_in_any_order(layout: str, restore: str) -> None:
     renderer, _ = make(CASES["max"], layout)
-    frames = list(renderer.frames())
+    frames = [frame.copy() for frame in renderer.frames()]
     for k in (0, 4, len(frames) - 1):
         canvas = FigureCanvasAgg(renderer.figure_for_step(k))
         canvas.draw()
@@ -356,3 +365,16 @@ def test_values_for_another_spec_are_refused() -> None:
     values = compute_values(ConvSpec(input_size=4), seed=0)
     with pytest.raises(ValueError, match="another spec"):
         Renderer(ConvSpec(input_size=5), layers=[NumbersLayer(values)]).frame(0)
+
+
+@pytest.mark.parametrize("layout", ["flat", "oblique"])
+@pytest.mark.parametrize("name", ["padding_strides", "max"])
+def test_every_streamed_frame_equals_a_full_draw(name: str, layout: str, restore: str) -> None:
+    # A frame restores only what the previous one drew over (the weights move
+    # by an offset transform, the ring and the labels come and go).
+    renderer, _ = make(CASES[name], layout)
+    frames = [frame.copy() for frame in renderer.frames()]
+    for k, frame in enumerate(frames):
+        canvas = FigureCanvasAgg(renderer.figure_for_step(k))
+        canvas.draw()
+        assert np.array_equal(np.asarray(canvas.buffer_rgba()), frame), k

@@ -13,15 +13,15 @@ from collections.abc import Sequence
 
 import numpy as np
 import pytest
-from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.text import Text
 from reference import direct_layout, transposed_layout
 
+from convgif import render
 from convgif.api import RenderError
 from convgif.geometry import Step
-from convgif.render import Layer, Renderer, Style
+from convgif.render import Layer, Renderer, Style, Surface
 from convgif.spec import ConvSpec
 from convgif.theme import load_theme
 
@@ -64,6 +64,17 @@ def assert_colour(actual: np.ndarray, expected: np.ndarray, where: str) -> None:
     assert difference <= TOLERANCE, f"{where}: got {tuple(actual[:3])}, expected {expected}"
 
 
+@pytest.fixture(params=["boxes", "whole"])
+def restore(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Frames restore the boxes the moving artists drew over, or the whole background.
+
+    Which one a figure uses depends on its size; tests run both on small figures.
+    """
+    limit = 0 if request.param == "boxes" else 10**12
+    monkeypatch.setattr(render, "WHOLE_RESTORE_MAX_BYTES", limit)
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
 def theme():  # type: ignore[no-untyped-def]
     return load_theme("default")
@@ -77,7 +88,7 @@ def test_each_frame_shades_exactly_the_window_and_the_output_cell(
     spec = SPECS[name]
     ref = reference(spec)
     renderer = Renderer(spec, Style(theme=theme, layout=layout))
-    frames = list(renderer.frames())
+    frames = [frame.copy() for frame in renderer.frames()]
     rows, cols = ref.output_size
     assert len(frames) == rows * cols
     shade, alpha = theme.shade, theme.shade_alpha
@@ -101,7 +112,7 @@ def test_frames_are_one_size_and_match_single_frames_and_figures(layout: str) ->
     spec = SPECS["transposed"]
     renderer = Renderer(spec, Style(layout=layout))
     width, height = renderer.size_px
-    frames = list(renderer.frames())
+    frames = [frame.copy() for frame in renderer.frames()]
     for frame in frames:
         assert frame.shape == (height, width, 4) and frame.dtype == np.uint8
     assert len({f.tobytes() for f in frames}) == len(frames)  # every step differs
@@ -129,9 +140,7 @@ def test_flat_connectors_join_window_corners_to_output_cell_corners() -> None:
     r, c = out_cell
     ends = {(u0 + cell * cc, v0 + cell * rr) for rr in (r, r + 1) for cc in (c, c + 1)}
     (connectors,) = [
-        a
-        for a in figure.axes[0].collections
-        if isinstance(a, LineCollection) and a.get_zorder() > 20
+        a for a in figure.artists if isinstance(a, LineCollection) and a.get_zorder() > 20
     ]
     segments = [tuple(map(tuple, s)) for s in connectors.get_segments()]
     assert {s[0] for s in segments} == starts
@@ -143,9 +152,7 @@ def test_oblique_connectors_start_at_the_window_corners_and_stop_at_the_output_p
     renderer = Renderer(spec, Style(layout="oblique"))
     figure = renderer.figure_for_step(0)
     (connectors,) = [
-        a
-        for a in figure.axes[0].collections
-        if isinstance(a, LineCollection) and a.get_zorder() > 20
+        a for a in figure.artists if isinstance(a, LineCollection) and a.get_zorder() > 20
     ]
     window = reference(spec).windows[(0, 0)]
     plane = renderer.layout.input
@@ -236,8 +243,8 @@ def test_a_layer_draws_its_moving_artists_each_step() -> None:
             self.seen: list[int] = []
             self.text: Text | None = None
 
-        def add_moving(self, ax: Axes, renderer: Renderer) -> list[Text]:
-            self.text = ax.text(5, 5, "", va="top", fontsize=20)
+        def add_moving(self, surface: Surface, renderer: Renderer) -> list[Text]:
+            self.text = surface.text(5, 5, "", va="top", fontsize=20)
             return [self.text]
 
         def update(self, step: Step) -> None:
@@ -247,8 +254,8 @@ def test_a_layer_draws_its_moving_artists_each_step() -> None:
 
     spec = SPECS["direct"]
     layer = StepNumber()
-    with_layer = list(Renderer(spec, layers=[layer]).frames())
-    without = list(Renderer(spec).frames())
+    with_layer = [f.copy() for f in Renderer(spec, layers=[layer]).frames()]
+    without = [f.copy() for f in Renderer(spec).frames()]
     assert layer.seen == list(range(len(without)))
     for a, b in zip(with_layer, without, strict=True):
         differs = (a != b).any(axis=2)
@@ -281,6 +288,38 @@ def test_a_users_matplotlib_settings_do_not_change_the_pixels() -> None:
         assert np.array_equal(Renderer(spec, Style(caption=True)).frame(2), expected)
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_settings_a_user_changes_between_frames_do_not_change_them(layout: str) -> None:
+    import matplotlib
+
+    class StepNumber(Layer):
+        def add_moving(self, surface: Surface, renderer: Renderer) -> list[Text]:
+            self.text = surface.text(5, 5, "", va="top", fontsize=15)
+            return [self.text]
+
+        def update(self, step: Step) -> None:
+            self.text.set_text(f"step {step.index}")
+
+    spec = SPECS["dilated"]
+    style = Style(layout=layout, caption=True)
+    expected = [f.copy() for f in Renderer(spec, style, layers=[StepNumber()]).frames()]
+    changed = {
+        "lines.antialiased": False,
+        "patch.antialiased": False,
+        "path.sketch": (2.0, 50.0, 1.0),
+        "font.weight": "bold",
+        "path.snap": False,
+        "agg.path.chunksize": 3,
+        "text.hinting": "none",  # read while a text is drawn, each frame
+    }
+    with matplotlib.rc_context(changed):
+        renderer = Renderer(spec, style, layers=[StepNumber()])
+        for k, frame in enumerate(renderer.frames()):
+            assert np.array_equal(frame, expected[k]), k
+            # The user's settings are theirs again between frames.
+            assert {key: matplotlib.rcParams[key] for key in changed} == changed
+
+
 class Tally(Layer):
     """One mark per step, kept once its step has passed (a backdrop), drawn with a count."""
 
@@ -288,12 +327,12 @@ class Tally(Layer):
         self.marks: list[Text] = []
         self.draws: list[int] = []
 
-    def add_moving(self, ax: Axes, renderer: Renderer) -> list[Text]:
+    def add_moving(self, surface: Surface, renderer: Renderer) -> list[Text]:
         count = len(renderer)
         self.draws = [0] * count
         self.marks = []
         for k in range(count):
-            mark = ax.text(4 + 9 * k, 12, "|", fontsize=12, zorder=12, visible=False)
+            mark = surface.text(4 + 9 * k, 12, "|", fontsize=12, zorder=12, visible=False)
             real_draw = mark.draw
 
             def draw(*args: object, _k: int = k, _draw=real_draw) -> None:  # type: ignore[no-untyped-def]
@@ -312,13 +351,13 @@ class Tally(Layer):
         return self.marks[: step.index]
 
 
-def test_backdrop_artists_are_drawn_once_and_frames_match_full_draws() -> None:
+def test_backdrop_artists_are_drawn_once_and_frames_match_full_draws(restore: str) -> None:
     from convgif.render import _Scene
 
     spec = SPECS["direct"]
     layer = Tally()
     renderer = Renderer(spec, layers=[layer])
-    frames = list(renderer.frames())
+    frames = [frame.copy() for frame in renderer.frames()]
     assert layer.draws[:-1] == [2] * (len(frames) - 1)  # as the current mark, then baked once
     assert layer.draws[-1] == 1
     for k in (0, 5, 8):
@@ -345,3 +384,117 @@ def test_larger_cells_and_extra_palette_colours() -> None:
     assert (255, 0, 0) not in {tuple(int(v) for v in c) for c in Renderer(spec).palette()}
     with pytest.raises(RenderError, match="cell_inch"):
         Style(cell_inch=0)
+
+
+@pytest.mark.parametrize(("size", "dpi"), [((244, 259), 100), ((601, 645), 100), ((97, 31), 72.5)])
+def test_the_surface_maps_pixels_as_an_axes_over_the_figure_would(
+    size: tuple[int, int], dpi: float
+) -> None:
+    # The reference: an Axes spanning the figure with limits (0, w), (h, 0),
+    # the way the figures were first drawn; the same floats give the same pixels.
+    from matplotlib.figure import Figure
+
+    w, h = size
+    figure = Figure(figsize=((w + 1e-3) / dpi, (h + 1e-3) / dpi), dpi=dpi)
+    ax = figure.add_axes((0.0, 0.0, 1.0, 1.0))
+    ax.set_xlim(0, w)
+    ax.set_ylim(h, 0)
+    surface = Surface(figure, w, h)
+    assert np.array_equal(surface.transform.get_matrix(), ax.transData.get_matrix())
+    corners = np.array([[0.0, 0.0], [w, h], [w / 3, h / 7]])
+    expected = np.column_stack([corners[:, 0], h - corners[:, 1]]) * (1 + 1e-3 / np.array([w, h]))
+    assert np.allclose(surface.transform.transform(corners), expected)
+    figure.set_dpi(2 * dpi)  # vector stills are saved at another dpi: the map follows
+    assert np.array_equal(surface.transform.get_matrix(), ax.transData.get_matrix())
+
+
+def test_scenes_draw_on_the_figure_without_an_axes() -> None:
+    figure = Renderer(SPECS["direct"], Style(caption=True)).figure_for_step(0)
+    assert figure.axes == []
+    assert len(figure.artists) > 5
+
+
+def full_draw(renderer: Renderer, k: int) -> np.ndarray:
+    """Step ``k`` drawn whole: every artist live, no background kept."""
+    canvas = FigureCanvasAgg(renderer.figure_for_step(k))
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba()).copy()
+
+
+@pytest.mark.parametrize(
+    ("spec", "style"),
+    [
+        (SPECS["direct"], Style()),
+        (SPECS["dilated"], Style(layout="flat", transparent=True)),
+        (ConvSpec(input_size=2, kernel_size=3, transposed=True), Style(caption=True, scale=2.0)),
+        (ConvSpec(input_size=(3, 9), kernel_size=(1, 4), stride=(1, 1)), Style(dpi=170)),
+    ],
+    ids=["oblique", "flat-transparent", "caption-scale2", "thick-lines"],
+)
+def test_streamed_frames_equal_full_draws_of_every_step(
+    spec: ConvSpec, style: Style, restore: str
+) -> None:
+    # Each frame restores only the box the previous one drew over: a pixel
+    # outside it would stay drawn. Every frame must be the step drawn whole.
+    renderer = Renderer(spec, style)
+    count = 0
+    for k, frame in enumerate(renderer.frames()):
+        assert np.array_equal(frame, full_draw(renderer, k)), k
+        count += 1
+    assert count == len(renderer)
+
+
+def test_frames_share_one_read_only_buffer_and_frame_returns_its_own() -> None:
+    renderer = Renderer(SPECS["direct"])
+    iterator = renderer.frames()
+    first = next(iterator)
+    kept = first.copy()
+    with pytest.raises(ValueError):
+        first[0, 0] = 0  # read-only: a consumer cannot spoil the next frame
+    second = next(iterator)
+    assert second is first  # the same canvas, drawn over
+    assert not np.array_equal(kept, second)
+    assert np.array_equal(kept, renderer.frame(0))
+    a, b = renderer.frame(1), renderer.frame(1)
+    assert a.flags.writeable and a.flags.owndata and not np.shares_memory(a, b)
+    assert np.array_equal(a, second)
+
+
+def test_a_moving_artist_of_unknown_extent_restores_the_whole_frame(restore: str) -> None:
+    from matplotlib.lines import Line2D
+
+    class Pointer(Layer):
+        """A thick line from the image's corner to the output cell (extent not worked out)."""
+
+        def add_moving(self, surface: Surface, renderer: Renderer) -> list[Line2D]:
+            self.renderer = renderer
+            self.line = surface.add(Line2D([0, 0], [0, 0], linewidth=6, zorder=25))
+            return [self.line]
+
+        def update(self, step: Step) -> None:
+            x, y = self.renderer.cell_center_px("output", step.output)
+            self.line.set_data([2, x], [2, y])
+
+    renderer = Renderer(SPECS["direct"], layers=[Pointer()])
+    # Frames first: a full draw makes a new figure, and the layer's artists with it.
+    frames = [frame.copy() for frame in renderer.frames()]
+    for k, frame in enumerate(frames):
+        assert np.array_equal(frame, full_draw(renderer, k)), k
+
+
+def test_a_large_figure_restores_only_what_moved() -> None:
+    spec = ConvSpec(input_size=40, kernel_size=3)
+    renderer = Renderer(spec, Style(layout="flat"))
+    width, height = renderer.size_px
+    assert width * height * 4 > render.WHOLE_RESTORE_MAX_BYTES
+    frames = renderer.frames()
+    for k in range(3):
+        frame = next(frames)
+        assert np.array_equal(frame, full_draw(renderer, k)), k
+    scene = render._Scene(renderer, animated=True)
+    steps = list(renderer.geometry.steps())
+    last = scene.blit(steps[-1]).copy()
+    assert scene._dirty is not None
+    top, bottom, left, right = scene._dirty
+    assert (bottom - top) * (right - left) < width * height / 10
+    assert np.array_equal(last, full_draw(renderer, len(steps) - 1))
