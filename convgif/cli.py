@@ -24,7 +24,7 @@ from convgif.api import (
     PADDING_MODES,
 )
 from convgif.errors import ConvgifError
-from convgif.spec import DEFAULTS, MODES, ConvSpec
+from convgif.spec import DEFAULTS, MODES, ConvSpec, option_name
 
 F = Callable[..., Any]
 
@@ -58,57 +58,48 @@ class ConvgifGroup(click.Group):
             sys.exit(130)
 
 
+# The size-like spec options: (field, metavar, help). Each takes N or HxW.
+_SIZE_OPTIONS = (
+    ("input_size", "N|HxW", "Input size (a transposed convolution's own input)."),
+    ("kernel_size", "N|HxW", "Kernel (or pooling window) size."),
+    (
+        "padding",
+        "N|HxW|T,B,L,R|NAME",
+        "Zero padding: a number, per axis, per side, or valid, same, full.",
+    ),
+    ("stride", "N|HxW", "Stride."),
+    ("dilation", "N|HxW", "Dilation (spacing of the kernel taps)."),
+    (
+        "output_padding",
+        "N|HxW",
+        "Extra output rows/columns at the bottom/right (transposed only).",
+    ),
+)
+
+
 def spec_options(command: F) -> F:
     """The options that define a :class:`ConvSpec`, shared by every command."""
     options = [
         click.option(
-            "--input-size",
-            default=str(DEFAULTS["input_size"]),
+            option_name(field),
+            default=str(DEFAULTS[field]),
             show_default=True,
-            metavar="N|HxW",
-            help="Input size (a transposed convolution's own input).",
-        ),
-        click.option(
-            "--kernel-size",
-            default=str(DEFAULTS["kernel_size"]),
-            show_default=True,
-            metavar="N|HxW",
-            help="Kernel (or pooling window) size.",
-        ),
-        click.option(
-            "--padding",
-            default=str(DEFAULTS["padding"]),
-            show_default=True,
-            metavar="N|HxW|T,B,L,R|NAME",
-            help="Zero padding: a number, per axis, per side, or valid, same, full.",
-        ),
-        click.option(
-            "--stride",
-            default=str(DEFAULTS["stride"]),
-            show_default=True,
-            metavar="N|HxW",
-            help="Stride.",
-        ),
-        click.option(
-            "--dilation",
-            default=str(DEFAULTS["dilation"]),
-            show_default=True,
-            metavar="N|HxW",
-            help="Dilation (spacing of the kernel taps).",
-        ),
+            metavar=metavar,
+            help=help_text,
+        )
+        for field, metavar, help_text in _SIZE_OPTIONS
+    ]
+    # --transposed goes between --dilation and --output-padding, as in the help.
+    options.insert(
+        5,
         click.option(
             "--transposed/--direct",
             default=False,
             show_default=True,
             help="A transposed convolution (conv_transpose2d).",
         ),
-        click.option(
-            "--output-padding",
-            default=str(DEFAULTS["output_padding"]),
-            show_default=True,
-            metavar="N|HxW",
-            help="Extra output rows/columns at the bottom/right (transposed only).",
-        ),
+    )
+    options.append(
         click.option(
             "--mode",
             type=click.Choice(MODES),
@@ -116,8 +107,8 @@ def spec_options(command: F) -> F:
             show_default=True,
             help="Convolution, or max / average pooling (padding counts as zeros "
             "in the average, PyTorch's count_include_pad=True).",
-        ),
-    ]
+        )
+    )
     for option in reversed(options):
         command = option(command)
     return command
