@@ -191,6 +191,15 @@ def build_spec(options: dict[str, Any]) -> ConvSpec:
     )
 
 
+max_frames_option = click.option(
+    "--max-frames",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_FRAMES,
+    show_default=True,
+    help="Refuse a spec with more steps (frames) than this.",
+)
+
+
 @click.group(cls=ConvgifGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="convgif")
 def cli() -> None:
@@ -207,13 +216,7 @@ def cli() -> None:
     help="Print every step as one JSON object (with the values: input_values, "
     "kernel_values, output_values).",
 )
-@click.option(
-    "--max-frames",
-    type=click.IntRange(min=1),
-    default=DEFAULT_MAX_FRAMES,
-    show_default=True,
-    help="Refuse a spec with more steps than this.",
-)
+@max_frames_option
 def geometry(as_json: bool, **options: Any) -> None:
     """Print the output size, the drawn grid and every step of a convolution (and its values)."""
     from convgif.api import RenderOptions, check_frame_count, figure_values
@@ -337,13 +340,7 @@ def _echo_table(title: str, table: Any) -> None:
     help="Draw only step N (0-based, row-major over the output) as a still: "
     "-o fig.png, fig.svg or fig.pdf (papers and PDFs cannot embed GIFs).",
 )
-@click.option(
-    "--max-frames",
-    type=click.IntRange(min=1),
-    default=DEFAULT_MAX_FRAMES,
-    show_default=True,
-    help="Refuse a spec with more steps (frames) than this.",
-)
+@max_frames_option
 @values_options(RENDER_NUMBERS_HELP)
 def render(
     output: Path | None,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -336,3 +337,16 @@ def conv_transpose2d_naive(
         for j, z in enumerate(cols):
             out[i, j] = canvas[y, z]
     return out
+
+
+def layout_of(spec: Any) -> Layout:
+    """The reference's answer for a spec, read from its normalised fields.
+
+    ``spec`` is anything with ``input_size``, ``kernel_size``, ``padding``
+    (per side), ``stride``, ``dilation``, ``transposed`` and
+    ``output_padding`` attributes; this module imports nothing from convgif.
+    """
+    args = (spec.input_size, spec.kernel_size, spec.padding, spec.stride, spec.dilation)
+    if spec.transposed:
+        return transposed_layout(*args, spec.output_padding)
+    return direct_layout(*args)

@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 from reference import (
     PADDING,
     ZERO,
-    Layout,
     conv2d_naive,
     conv_transpose2d_naive,
     direct_layout,
+    layout_of,
     slide,
     transposed_layout,
     transposed_sources,
@@ -35,22 +35,6 @@ FAST = settings(max_examples=150, deadline=None)
 
 
 # -- the check ---------------------------------------------------------------
-
-
-def reference_layout(spec: ConvSpec) -> Layout:
-    """The reference's answer for a spec (read from its normalised fields)."""
-    if spec.transposed:
-        return transposed_layout(
-            spec.input_size,
-            spec.kernel_size,
-            spec.padding,
-            spec.stride,
-            spec.dilation,
-            spec.output_padding,
-        )
-    return direct_layout(
-        spec.input_size, spec.kernel_size, spec.padding, spec.stride, spec.dilation
-    )
 
 
 def drawn_convolution(geometry: Geometry, x: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -87,7 +71,7 @@ def reference_values(spec: ConvSpec, x: np.ndarray, w: np.ndarray) -> np.ndarray
 def check_against_reference(spec: ConvSpec) -> None:
     """Assert that the engine agrees with the reference on everything it yields."""
     geometry = Geometry(spec)
-    ref = reference_layout(spec)
+    ref = layout_of(spec)
     out_h, out_w = ref.output_size
     assert out_h >= 1 and out_w >= 1, "the spec accepted an empty convolution"
     assert spec.output_size == geometry.output_size == ref.output_size

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.path import Path as MplPath
-from reference import direct_layout, transposed_layout
+from reference import layout_of
 from value_reference import avg_pool2d, conv2d, conv_transpose2d, max_pool2d, padded_value
 
 from convgif import render
@@ -121,13 +121,6 @@ def expected_output(case: Case) -> tuple[np.ndarray, list | None]:
     return conv2d(case.x, case.w, *args), None
 
 
-def reference_layout(spec: ConvSpec):  # type: ignore[no-untyped-def]
-    args = (spec.input_size, spec.kernel_size, sides(spec), spec.stride, spec.dilation)
-    if spec.transposed:
-        return transposed_layout(*args, spec.output_padding)
-    return direct_layout(*args)
-
-
 def expected_grid_texts(case: Case) -> dict[tuple[int, int], str]:
     """What each drawn cell should say: its value, as the padding mode gives it.
 
@@ -136,7 +129,7 @@ def expected_grid_texts(case: Case) -> dict[tuple[int, int], str]:
     spec = case.spec
     texts = {}
     if spec.transposed:
-        marks = reference_layout(spec).grid
+        marks = layout_of(spec).grid
         for (r, c), mark in np.ndenumerate(marks):
             value = case.x.flat[mark] if mark >= 0 else 0.0
             texts[(r, c)] = format_value(value)
@@ -193,7 +186,7 @@ def ink_box(plane: Plane, label: Label) -> tuple[float, float, float, float]:
 def test_every_frame_shows_the_reference_numbers(name: str) -> None:
     case = CASES[name]
     renderer, layer = make(case)
-    ref = reference_layout(case.spec)
+    ref = layout_of(case.spec)
     out, winners = expected_output(case)
     out_texts = [format_value(v) for v in out.ravel()]
     grid_texts = expected_grid_texts(case)
@@ -294,7 +287,7 @@ def test_padding_and_inserted_zeros_are_faint_and_the_window_full_strength() -> 
     full = np.array(theme.text_on(theme.input)) / 255.0
     renderer, layer = make(CASES["transposed"])
     renderer.figure_for_step(0)
-    marks = reference_layout(CASES["transposed"].spec).grid
+    marks = layout_of(CASES["transposed"].spec).grid
     for cell, label in layer.input_labels.items():
         expected = full if marks[cell] >= 0 else faint
         assert np.allclose(label.get_facecolor()[:3], expected), cell

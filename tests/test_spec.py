@@ -13,7 +13,7 @@ import math
 import re
 
 import pytest
-from reference import direct_layout, transposed_sources
+from reference import direct_layout, layout_of, transposed_sources
 
 from convgif.spec import ConvSpec, SpecError
 
@@ -198,19 +198,7 @@ ARITHMETIC_SPECS = [
 
 @pytest.mark.parametrize("spec", ARITHMETIC_SPECS, ids=[s.slug() for s in ARITHMETIC_SPECS])
 def test_arithmetic_writes_out_a_true_relation(spec):
-    if spec.transposed:
-        expected, _ = transposed_sources(
-            spec.input_size,
-            spec.kernel_size,
-            spec.padding,
-            spec.stride,
-            spec.dilation,
-            spec.output_padding,
-        )
-    else:
-        expected = direct_layout(
-            spec.input_size, spec.kernel_size, spec.padding, spec.stride, spec.dilation
-        ).output_size
+    expected = layout_of(spec).output_size
     lines = spec.arithmetic().splitlines()
     assert len(lines) == (1 if expected[0] == expected[1] and spec.is_square else 2)
     for axis, line in enumerate(lines):
