@@ -25,6 +25,7 @@ from convgif.errors import RenderError
 from convgif.spec import ConvSpec
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; the heavy modules load lazily
+    from convgif.figures.model import Figure
     from convgif.render import Renderer
     from convgif.values import Values
     from convgif.writers import Written
@@ -239,15 +240,28 @@ def figure_values(spec: ConvSpec, options: RenderOptions) -> Values | None:
     )
 
 
+def build_figure(spec: ConvSpec, options: RenderOptions) -> Figure:
+    """The figure description of a spec drawn with these options (values computed).
+
+    Raises
+    ------
+    ValuesError
+        Values that cannot be read or do not fit the spec.
+    """
+    from convgif.figures.window import window_figure
+
+    return window_figure(spec, figure_values(spec, options))
+
+
 def _renderer(spec: ConvSpec, options: RenderOptions) -> Renderer:
-    """Compute the values, load the theme and lay the figure out.
+    """Compute the values, build the figure, load the theme and lay the figure out.
 
     Raises before anything is drawn.
     """
     from convgif.render import CELL_INCH, NUMBERS_CELL_INCH, Renderer, Style
     from convgif.theme import load_theme
 
-    values = figure_values(spec, options)
+    figure = build_figure(spec, options)
     style = Style(
         theme=load_theme(options.theme),
         layout=options.resolved_layout,  # type: ignore[arg-type]
@@ -255,13 +269,9 @@ def _renderer(spec: ConvSpec, options: RenderOptions) -> Renderer:
         dpi=float(options.dpi),
         caption=options.caption,
         transparent=options.transparent,
-        cell_inch=CELL_INCH if values is None else NUMBERS_CELL_INCH,
+        cell_inch=NUMBERS_CELL_INCH if figure.all_texts() else CELL_INCH,
     )
-    if values is None:
-        return Renderer(spec, style)
-    from convgif.numbers import NumbersLayer
-
-    return Renderer(spec, style, layers=[NumbersLayer(values)])
+    return Renderer(figure, style)
 
 
 def render_to_file(

@@ -6,22 +6,23 @@ tests probe pixels with the very same ones.
 A plane is a grid of cells in its own coordinates, ``(row, col)`` with the
 grid's top-left corner at ``(0, 0)`` and one unit per cell. It is mapped to
 image pixels (origin at the image's top-left corner, ``y`` down) by an affine
-map. In the ``oblique`` layout both planes are slanted the way the guide's
-TikZ figures are (``yslant=0.5, xslant=-0.7``), the output plane raised above
-the input plane; in the ``flat`` layout they are plain 2-D grids, side by
+map. A figure has any number of grids (:class:`convgif.figures.model.Grid`),
+grouped in levels. In the ``oblique`` layout every plane is slanted the way
+the guide's TikZ figures are (``yslant=0.5, xslant=-0.7``), each level raised
+above the one below; in the ``flat`` layout they are plain 2-D grids, side by
 side, on whole pixels.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Literal
 
 import numpy as np
 
-from convgif.geometry import Cell
+from convgif.figures.model import Cell, Grid
 
 LayoutKind = Literal["oblique", "flat"]
 LAYOUTS: tuple[LayoutKind, ...] = ("oblique", "flat")
@@ -40,6 +41,11 @@ MARGIN_CELLS = 0.66
 OBLIQUE_CLEARANCE_CELLS = 0.8
 FLAT_GAP_CELLS = 1.5
 CAPTION_GAP_CELLS = 0.4
+# A deck's planes (channels) are each shifted by this much, in cells (x right,
+# y down), from the one before: up and to the right, so each shows a band.
+DECK_OFFSET_CELLS = (0.45, -0.6)
+# Gap between a label and its grid, in cells.
+LABEL_GAP_CELLS = 0.3
 
 Segment = tuple[tuple[float, float], tuple[float, float]]
 
@@ -119,59 +125,79 @@ class Layout:
         Image size.
     cell_px
         Side of a cell, in pixels (before slanting).
-    input, output
-        The two planes.
-    caption_xy
-        Pixel ``(x, y)`` of the caption's top centre, or None without one.
+    planes
+        Every grid's plane, by grid name, in drawing order.
+    levels
+        Every grid's level (a link is hidden behind grids of higher levels in
+        the oblique view).
+    labels
+        Every label's anchor: pixel ``(x, y)`` and horizontal alignment
+        (``right``: the text ends there, centred vertically; ``center``: the
+        text's bottom centre).
+    equation_xy, caption_xy
+        Pixel ``(x, y)`` of the equation's and the caption's top centre, or None.
     """
 
     kind: LayoutKind
     width_px: int
     height_px: int
     cell_px: int
-    input: Plane
-    output: Plane
+    planes: dict[str, Plane]
+    levels: dict[str, int]
+    labels: dict[str, tuple[float, float, str]]
+    equation_xy: tuple[float, float] | None
     caption_xy: tuple[float, float] | None
 
     def plane(self, name: str) -> Plane:
-        """``input`` or ``output``."""
-        if name == "input":
-            return self.input
-        if name == "output":
-            return self.output
-        raise ValueError(f"plane must be 'input' or 'output', got {name!r}")
+        """The plane of a grid."""
+        try:
+            return self.planes[name]
+        except KeyError:
+            raise ValueError(f"no grid named {name!r}") from None
 
-    def connectors(self, window: tuple[int, int, int, int], output_cell: Cell) -> list[Segment]:
-        """The lines from the window's corners to the output cell's corners.
+    @property
+    def input(self) -> Plane:
+        """The plane of the grid named ``input`` (the window figures')."""
+        return self.plane("input")
 
-        Parameters
-        ----------
-        window
-            The window's extent on the input plane, ``(top, left, bottom,
-            right)`` in cells (bottom/right exclusive).
-        output_cell
-            The output cell being computed.
+    @property
+    def output(self) -> Plane:
+        """The plane of the grid named ``output`` (the window figures')."""
+        return self.plane("output")
+
+    def connectors(
+        self, source: str, source_box: tuple[int, int, int, int], target: str,
+        target_box: tuple[int, int, int, int],
+    ) -> list[Segment]:  # fmt: skip
+        """The lines from the corners of a box on one grid to those of a box on another.
 
         Returns
         -------
         list of segments
-            The visible parts. In the oblique view the output plane lies in
-            front of the lines, so a line's part over it is hidden, as in the
-            guide's figures; the flat view has no depth and shows whole lines.
+            The visible parts. In the oblique view a grid of a higher level
+            than the source lies in front of the lines, so a line's part over
+            it is hidden, as in the guide's figures; the flat view has no
+            depth and shows whole lines.
         """
-        starts = self.input.rect(*window)
-        ends = self.output.cell_corners(output_cell)
+        starts = self.plane(source).rect(*source_box)
+        ends = self.plane(target).rect(*target_box)
+        segments = [_segment(p0, p1) for p0, p1 in zip(starts, ends, strict=True)]
         if self.kind == "flat":
-            return [_segment(p0, p1) for p0, p1 in zip(starts, ends, strict=True)]
-        segments: list[Segment] = []
-        for p0, p1 in zip(starts, ends, strict=True):
-            segments.extend(_clip_outside(p0, p1, self._output_edges))
+            return segments
+        for edges in self._front_edges(self.levels[source]):
+            segments = [part for s in segments for part in _clip_outside(*s, edges)]
         return segments
 
-    @cached_property
-    def _output_edges(self) -> tuple[_Edge, ...]:
-        """The output plane's edges, which hide the lines behind it (worked out once)."""
-        return _inward_edges(self.output.outline())
+    def _front_edges(self, level: int) -> list[tuple[_Edge, ...]]:
+        """The edges of every plane in front of a level (worked out once per level)."""
+        cache = self.__dict__.setdefault("_edges_cache", {})
+        if level not in cache:
+            cache[level] = [
+                _inward_edges(plane.outline())
+                for name, plane in self.planes.items()
+                if self.levels[name] > level
+            ]
+        return cache[level]  # type: ignore[no-any-return]
 
 
 # An edge of a convex polygon: a point on it and its inward normal, (ax, ay, nx, ny).
@@ -269,82 +295,220 @@ def _raise_above(lower: np.ndarray, upper: np.ndarray, clearance: float) -> floa
 
 
 def make_layout(
-    grid_size: tuple[int, int],
-    output_size: tuple[int, int],
+    grids: Sequence[Grid],
     kind: LayoutKind = "oblique",
     cell_px: int = 30,
-    caption_size_px: tuple[float, float] | None = None,
+    arrangement: str = "stack",
     line_px: float = 0.0,
+    label_sizes_px: dict[str, tuple[float, float]] | None = None,
+    equation_size_px: tuple[float, float] | None = None,
+    caption_size_px: tuple[float, float] | None = None,
 ) -> Layout:
-    """Place the input (drawn grid) and output planes, and size the image.
+    """Place every grid, its label, the equation and the caption, and size the image.
 
     Parameters
     ----------
-    grid_size, output_size
-        ``(rows, cols)`` of the drawn input grid and of the output.
+    grids
+        The figure's grids; their ``level`` and ``index`` say where they go.
     kind
-        ``oblique`` (the guide's view) or ``flat`` (side by side, plain 2-D).
+        ``oblique`` (the guide's view) or ``flat`` (plain 2-D). The ``row``
+        and ``column`` arrangements are always flat.
     cell_px
         Side of a cell in pixels; everything else is proportional to it.
-    caption_size_px
-        Width and height of the caption text block, if there is one.
+    arrangement
+        ``stack``: levels above one another (oblique) or left to right
+        (flat), each level's grids a deck; ``row``: levels left to right,
+        top-aligned (matrices); ``column``: levels bottom to top.
     line_px
         Width of the planes' outer lines, in pixels: the margin is measured
         from their outer edges, half a line beyond the planes' corners.
+    label_sizes_px
+        Width and height of each grid's label, by grid name, if labels are drawn.
+    equation_size_px, caption_size_px
+        Width and height of the text blocks under the figure, if any.
     """
     if kind not in LAYOUTS:
         raise ValueError(f"--layout: must be one of {', '.join(LAYOUTS)}, got {kind!r}")
+    if not grids:
+        raise ValueError("a layout needs at least one grid")
     s = float(cell_px)
-    if kind == "oblique":
+    oblique = kind == "oblique" and arrangement == "stack"
+    if oblique:
         col = (OBLIQUE_COL[0] * s, OBLIQUE_COL[1] * s)
         row = (OBLIQUE_ROW[0] * s, OBLIQUE_ROW[1] * s)
+        origins = _oblique_origins(grids, s, col, row)
     else:
         col, row = (s, 0.0), (0.0, s)
-    inp = Plane(*grid_size, origin=(0.0, 0.0), col_px=col, row_px=row)
-    out = Plane(*output_size, origin=(0.0, 0.0), col_px=col, row_px=row)
-    if kind == "oblique":
-        # Centre the output above the input, then raise it until it clears.
-        dx = inp.outline()[:, 0].mean() - out.outline()[:, 0].mean()
-        out = Plane(*output_size, origin=(dx, 0.0), col_px=col, row_px=row)
-        dy = _raise_above(inp.outline(), out.outline(), OBLIQUE_CLEARANCE_CELLS * s)
-        out = Plane(*output_size, origin=(dx, dy), col_px=col, row_px=row)
-    else:
-        # Side by side, centred vertically, on whole pixels so lines stay crisp.
-        x = (grid_size[1] + FLAT_GAP_CELLS) * s
-        y = (grid_size[0] - output_size[0]) * s / 2.0
-        out = Plane(*output_size, origin=(round(x), round(y)), col_px=col, row_px=row)
-    corners = np.concatenate([inp.outline(), out.outline()])
-    x0, y0 = corners.min(axis=0)
-    x1, y1 = corners.max(axis=0)
+        origins = _flat_origins(grids, s, arrangement)
+    planes = {
+        g.name: Plane(g.rows, g.cols, origin=origins[g.name], col_px=col, row_px=row) for g in grids
+    }
+    corners = np.concatenate([p.outline() for p in planes.values()])
+    labels = _label_anchors(planes, oblique, s)
+    boxes = [corners]
+    for name, (w, h) in (label_sizes_px or {}).items():
+        boxes.append(_label_box(labels[name], w, h))
+    x0, y0 = np.concatenate(boxes).min(axis=0)
+    x1, y1 = np.concatenate(boxes).max(axis=0)
     scene_w, scene_h = x1 - x0, y1 - y0
     # A whole number of pixels, so a flat figure's lines stay on whole pixels.
     margin = round(MARGIN_CELLS * s + line_px / 2.0)
     width = scene_w + 2 * margin
     height = scene_h + 2 * margin
-    caption_xy = None
-    if caption_size_px is not None:
-        cap_w, cap_h = caption_size_px
-        width = max(width, cap_w + 2 * margin)
-        height += CAPTION_GAP_CELLS * s + cap_h
+    blocks_y = []
+    for size in (equation_size_px, caption_size_px):
+        if size is None:
+            blocks_y.append(None)
+            continue
+        blocks_y.append(height - margin + CAPTION_GAP_CELLS * s)
+        width = max(width, size[0] + 2 * margin)
+        height += CAPTION_GAP_CELLS * s + size[1]
     width_px, height_px = math.ceil(width - 1e-6), math.ceil(height - 1e-6)
-    # Shift the scene to whole pixels (centred when the caption is wider).
+    # Shift the scene to whole pixels (centred when a text block is wider).
     shift_x = math.floor((width_px - scene_w) / 2.0) - x0
     shift_y = margin - y0
-    inp = _moved(inp, shift_x, shift_y)
-    out = _moved(out, shift_x, shift_y)
-    if caption_size_px is not None:
-        caption_xy = (width_px / 2.0, margin + scene_h + CAPTION_GAP_CELLS * s)
+    planes = {name: _moved(plane, shift_x, shift_y) for name, plane in planes.items()}
+    labels = {n: (x + shift_x, y + shift_y, ha) for n, (x, y, ha) in labels.items()}
+    equation_xy, caption_xy = (
+        None if y is None else (width_px / 2.0, y) for y in blocks_y
+    )  # fmt: skip
     return Layout(
-        kind=kind,
+        kind=kind if arrangement == "stack" else "flat",
         width_px=width_px,
         height_px=height_px,
         cell_px=cell_px,
-        input=inp,
-        output=out,
+        planes=planes,
+        levels={g.name: g.level for g in grids},
+        labels=labels if label_sizes_px else {},
+        equation_xy=equation_xy,
         caption_xy=caption_xy,
     )
+
+
+def _levels(grids: Sequence[Grid]) -> list[list[Grid]]:
+    """The grids by level (ascending), each level's grids by index."""
+    by_level: dict[int, list[Grid]] = {}
+    for grid in grids:
+        by_level.setdefault(grid.level, []).append(grid)
+    return [sorted(by_level[level], key=lambda g: g.index) for level in sorted(by_level)]
+
+
+def _oblique_origins(
+    grids: Sequence[Grid], s: float, col: tuple[float, float], row: tuple[float, float]
+) -> dict[str, tuple[float, float]]:
+    """The guide's view: each level's deck centred above the level below, clear of it."""
+    origins: dict[str, tuple[float, float]] = {}
+    below: np.ndarray | None = None
+    centre_x = 0.0
+    for level in _levels(grids):
+        deck = []
+        for k, grid in enumerate(level):
+            dx, dy = DECK_OFFSET_CELLS[0] * s * k, DECK_OFFSET_CELLS[1] * s * k
+            deck.append(Plane(grid.rows, grid.cols, (dx, dy), col, row))
+        outline = np.concatenate([p.outline() for p in deck])
+        if below is None:
+            shift_x = shift_y = 0.0
+            centre_x = outline[:, 0].mean()
+        else:
+            # Centre the deck above the first level, then raise it until it clears.
+            shift_x = centre_x - outline[:, 0].mean()
+            moved = [_moved(p, shift_x, 0.0) for p in deck]
+            shift_y = _raise_above(below, _hull(moved), OBLIQUE_CLEARANCE_CELLS * s)
+        deck = [_moved(p, shift_x, shift_y) for p in deck]
+        for grid, plane in zip(level, deck, strict=True):
+            origins[grid.name] = plane.origin
+        below = _hull(deck)
+    return origins
+
+
+def _flat_origins(
+    grids: Sequence[Grid], s: float, arrangement: str
+) -> dict[str, tuple[float, float]]:
+    """Plain 2-D: levels left to right (``stack``, ``row``) or bottom to top (``column``).
+
+    A level's grids go top to bottom (or, in a column, left to right); levels
+    are centred across (``row``: top-aligned, so matrices' rows line up).
+    Origins are whole pixels, so lines stay crisp.
+    """
+    across = arrangement == "column"
+    levels = _levels(grids)
+    if across:
+        levels = levels[::-1]  # the first level at the bottom
+    extents = []  # (along, across) of each level, in cells
+    for level in levels:
+        sizes = [(g.cols, g.rows) if across else (g.rows, g.cols) for g in level]
+        depth = sum(a for a, _ in sizes) + FLAT_GAP_CELLS * (len(sizes) - 1)
+        extents.append((max(b for _, b in sizes), depth))
+    widest = max(depth for _, depth in extents)
+    origins: dict[str, tuple[float, float]] = {}
+    position = 0.0
+    for level, (length, depth) in zip(levels, extents, strict=True):
+        offset = 0.0 if arrangement == "row" else (widest - depth) / 2.0
+        for grid in level:
+            if across:  # level along y, deck along x
+                origins[grid.name] = (round(offset * s), round(position * s))
+                offset += grid.cols + FLAT_GAP_CELLS
+            else:
+                origins[grid.name] = (round(position * s), round(offset * s))
+                offset += grid.rows + FLAT_GAP_CELLS
+        position += length + FLAT_GAP_CELLS
+    return origins
+
+
+def _hull(planes: list[Plane]) -> np.ndarray:
+    """The convex hull of planes' corners (monotone chain), for clearances."""
+    points = sorted({(float(x), float(y)) for p in planes for x, y in p.outline()})
+    if len(points) <= 2:
+        return np.array(points)
+
+    def cross(o: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
+        return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+    lower: list[tuple[float, float]] = []
+    upper: list[tuple[float, float]] = []
+    for p in points:
+        while len(lower) >= 2 and cross(lower[-2], lower[-1], p) <= 0:
+            lower.pop()
+        lower.append(p)
+    for p in reversed(points):
+        while len(upper) >= 2 and cross(upper[-2], upper[-1], p) <= 0:
+            upper.pop()
+        upper.append(p)
+    return np.array(lower[:-1] + upper[:-1])
+
+
+def _label_anchors(
+    planes: dict[str, Plane], oblique: bool, s: float
+) -> dict[str, tuple[float, float, str]]:
+    """Where each grid's label goes: left of a slanted plane, above a flat one."""
+    anchors = {}
+    for name, plane in planes.items():
+        if oblique:
+            (x0, y0), (x1, y1) = plane.point(0, 0), plane.point(plane.rows, 0)
+            anchors[name] = (min(x0, x1) - LABEL_GAP_CELLS * s, (y0 + y1) / 2.0, "right")
+        else:
+            x, y = plane.point(0, plane.cols / 2.0)
+            anchors[name] = (x, y - LABEL_GAP_CELLS * s, "center")
+    return anchors
+
+
+def _label_box(anchor: tuple[float, float, str], w: float, h: float) -> np.ndarray:
+    x, y, ha = anchor
+    if ha == "right":
+        return np.array([[x - w, y - h / 2.0], [x, y + h / 2.0]])
+    return np.array([[x - w / 2.0, y - h], [x + w / 2.0, y]])
 
 
 def _moved(plane: Plane, dx: float, dy: float) -> Plane:
     x, y = plane.origin
     return Plane(plane.rows, plane.cols, (x + dx, y + dy), plane.col_px, plane.row_px)
+
+
+def clip_outside_boxes(
+    segments: list[Segment], boxes: Sequence[tuple[float, float, float, float]]
+) -> list[Segment]:
+    """The parts of segments outside every box ``(x0, y0, x1, y1)`` (texts lines must not cross)."""
+    for x0, y0, x1, y1 in boxes:
+        edges = _inward_edges(np.array([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], dtype=float))
+        segments = [part for s in segments for part in _clip_outside(*s, edges)]
+    return segments

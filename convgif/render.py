@@ -1,19 +1,24 @@
-"""The renderer: frames of a convolution, drawn with matplotlib's Agg canvas.
+"""The renderer: frames of a figure description, drawn with matplotlib's Agg canvas.
+
+This is the only module that draws. It takes a
+:class:`convgif.figures.model.Figure` (grids, steps of marks), places it with
+:func:`convgif.layout.make_layout`, and draws it: every grid's cells (filled,
+or empty with a dashed border), every mark (shaded cells, outlines, connector
+lines, texts as glyph outlines on their plane, rings), the labels, the step's
+equation and the caption. It knows nothing of convolutions.
 
 No pyplot and no global matplotlib state: every figure is a
 :class:`matplotlib.figure.Figure` on its own :class:`FigureCanvasAgg`, and the
 rc settings that decide pixels are pinned while a figure is built and drawn,
 so a user's ``matplotlibrc`` cannot change them.
 
-An animation draws the static scene (both planes, their grids, the caption)
-once, keeps it as a pixel buffer, and for each step restores the part of it
-the previous step drew over and draws only what moves: the window's taps and
-outline, the four connecting lines and the current output cell. It writes no
-files (see :mod:`convgif.writers`).
-
-Extra drawing (the numbers of a numerical figure) plugs in as a
-:class:`Layer`: its static artists are drawn once with the scene, its moving
-artists are updated and drawn each step.
+An animation draws the static scene (the grids, static texts, labels,
+caption) once, keeps it as a pixel buffer, and for each step restores the part
+of it the previous step drew over and draws only what moves. A mark a step
+*reveals* (a computed output) is drawn once into the saved background. A grid
+that lies over a grid with moving marks (a deck of channels) is redrawn with
+the moving marks, so the stacking stays right. It writes no files (see
+:mod:`convgif.writers`).
 
 The artists are put on the figure itself, in image pixels (:class:`Surface`),
 not in an Axes: an Axes (ticks, spines, limits) cost more to make and draw
@@ -24,8 +29,9 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, TypeVar
 
 import matplotlib
@@ -33,15 +39,25 @@ import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import Collection, LineCollection, PolyCollection
-from matplotlib.figure import Figure
-from matplotlib.patches import Patch, Polygon
-from matplotlib.text import Text
+from matplotlib.figure import Figure as MplFigure
+from matplotlib.font_manager import FontProperties, findfont, get_font
+from matplotlib.patches import Patch, PathPatch, Polygon
+from matplotlib.path import Path as MplPath
+from matplotlib.text import Text as MplText
+from matplotlib.textpath import TextPath
 from matplotlib.transforms import Affine2D, Bbox, BboxTransformFrom, BboxTransformTo, Transform
 
 from convgif.errors import RenderError
-from convgif.geometry import CellKind, Geometry, Step
-from convgif.layout import LAYOUTS, Layout, LayoutKind, Plane, make_layout
-from convgif.spec import ConvSpec
+from convgif.figures.model import Figure, Grid, Link, Outline, Ring, Shade, Text
+from convgif.layout import (
+    LAYOUTS,
+    Layout,
+    LayoutKind,
+    Plane,
+    Segment,
+    clip_outside_boxes,
+    make_layout,
+)
 from convgif.theme import RGB, Theme, load_theme
 from convgif.theme import palette as theme_palette
 
@@ -140,6 +156,10 @@ class Style:
     cell_inch
         Side of a cell at scale 1, in inches: :data:`CELL_INCH`, or
         :data:`NUMBERS_CELL_INCH` for a figure with numbers in its cells.
+    labels
+        Write each grid's label beside it (``input 5×5``).
+    equation
+        Write the step's equation under the figure, when the figure has one.
     """
 
     theme: Theme = field(default_factory=load_theme)
@@ -149,6 +169,8 @@ class Style:
     caption: bool = False
     transparent: bool = False
     cell_inch: float = CELL_INCH
+    labels: bool = False
+    equation: bool = True
 
     def __post_init__(self) -> None:
         if self.layout not in LAYOUTS:
@@ -205,7 +227,9 @@ class Surface:
         for every artist it draws, every frame; a fixed affine map is cheaper.
     """
 
-    def __init__(self, figure: Figure, width_px: int, height_px: int, frozen: bool = False) -> None:
+    def __init__(
+        self, figure: MplFigure, width_px: int, height_px: int, frozen: bool = False
+    ) -> None:
         self.figure = figure
         # The map of an Axes spanning the figure with x limits (0, w) and y
         # limits (h, 0), built from the same parts so that it gives the same
@@ -222,45 +246,9 @@ class Surface:
         self.figure.add_artist(artist)
         return artist
 
-    def text(self, x: float, y: float, text: str, **kwargs: Any) -> Text:
+    def text(self, x: float, y: float, text: str, **kwargs: Any) -> MplText:
         """Add a :class:`~matplotlib.text.Text` at pixel ``(x, y)`` (as ``Axes.text``)."""
-        return self.add(Text(x, y, text, **kwargs))
-
-
-class Layer:
-    """Extra artists drawn with a figure (e.g. the numbers of a numerical figure).
-
-    Subclasses override what they need. The renderer calls :meth:`add_static`
-    and :meth:`add_moving` once per figure, and :meth:`update` before drawing
-    each step. The artists :meth:`add_moving` returns are drawn every step
-    they are visible, in zorder (the window is 20, its outline 21, the
-    connecting lines 22, the output cell 23), as a full draw would stack them.
-    Artists that stay put once shown (an output value, once computed) can be
-    named by :meth:`backdrop`: an animation then draws them once, into its
-    saved background, instead of every frame.
-    """
-
-    def add_static(self, surface: Surface, renderer: Renderer) -> None:
-        """Add artists that never change (drawn once, into the background)."""
-
-    def add_moving(self, surface: Surface, renderer: Renderer) -> Sequence[Artist]:
-        """Add the artists that change with the step and return them (hidden or not)."""
-        return ()
-
-    def update(self, step: Step) -> None:
-        """Set the moving artists for one step."""
-
-    def backdrop(self, step: Step) -> Sequence[Artist]:
-        """Moving artists that, from this step on, stay visible and unchanged.
-
-        They must have a zorder below 20 (under everything that moves), so a
-        frame with them in the background is the frame a full draw gives.
-        """
-        return ()
-
-    def colours(self, theme: Theme) -> Sequence[RGB]:
-        """Flat colours this layer draws with that are not the theme's own (for the palette)."""
-        return ()
+        return self.add(MplText(x, y, text, **kwargs))
 
 
 def _rgb(colour: RGB, alpha: float = 1.0) -> tuple[float, float, float, float]:
@@ -346,7 +334,7 @@ def _ink_box(
             return None  # offsets or per-path transforms: not worked out here
         paths = artist.get_paths()
         widths = list(artist.get_linewidths())
-    elif isinstance(artist, Text):
+    elif isinstance(artist, MplText):
         box = artist.get_window_extent(renderer)
         corners = np.array([[box.x0, height_px - box.y1], [box.x1, height_px - box.y0]])
         overhang_px = renderer.points_to_pixels(artist.get_fontsize()) / 4.0  # glyphs' overhang
@@ -383,45 +371,182 @@ def _pixel_box(points: np.ndarray, pad_px: float, width_px: int, height_px: int)
     return (top, bottom, left, right)
 
 
+# -- text as glyph outlines ---------------------------------------------------
+# A cell's value fills at most this much of a cell; a weight shares its cell
+# with a value, so it keeps to the lower-right corner.
+VALUE_WIDTH_CELLS = 0.76
+VALUE_HEIGHT_CELLS = 0.6
+WEIGHT_WIDTH_CELLS = 0.5
+WEIGHT_HEIGHT_CELLS = 0.3
+# Distance of a weight's ink from its cell's right and bottom borders (cells):
+# clear of the border line, which is about 0.07 cell wide.
+WEIGHT_INSET_CELLS = 0.08
+# Radius of the ring around max pooling's winning value (cells).
+RING_RADIUS_CELLS = 0.42
+_RING_POINTS = 64
+# Room kept free around a text's ink where connector lines are cut (pixels).
+TEXT_CLEARANCE_PX = 2.0
+# Fill colours that are not the theme's input/output: RGB channel planes.
+CHANNEL_FILLS: dict[str, RGB] = {
+    "red": (220, 50, 47),
+    "green": (133, 153, 0),
+    "blue": (38, 139, 210),
+}
+
+
+@dataclass(frozen=True)
+class _Glyphs:
+    """A string's outline at a font size of 1 (em units, ``y`` up) and its ink box."""
+
+    vertices: np.ndarray
+    codes: np.ndarray
+    ink: tuple[float, float, float, float]  # x0, y0, x1, y1
+
+    @property
+    def width(self) -> float:
+        return self.ink[2] - self.ink[0]
+
+    @property
+    def height(self) -> float:
+        return self.ink[3] - self.ink[1]
+
+
+@lru_cache(maxsize=8192)
+def _glyphs(text: str, family: str) -> _Glyphs:
+    path = TextPath((0.0, 0.0), text, size=1.0, prop=FontProperties(family=family))
+    vertices = np.asarray(path.vertices, dtype=float)
+    codes = np.asarray(path.codes if path.codes is not None else [], dtype=np.uint8)
+    if len(vertices):
+        box = path.get_extents()
+        ink = (box.x0, box.y0, box.x1, box.y1)
+    else:
+        ink = (0.0, 0.0, 0.0, 0.0)
+    return _Glyphs(vertices, codes, ink)
+
+
+class Label(PathPatch):
+    """A text written on a plane as glyph outlines; :attr:`text` is what it says.
+
+    Outlines placed with the plane's own affine map lie on a slanted plane as
+    its cells do, and their ink is centred on the cell exactly.
+    """
+
+    def __init__(self, mark: Text, path: MplPath, **kwargs: Any) -> None:
+        super().__init__(path, edgecolor="none", linewidth=0.0, antialiased=True, **kwargs)
+        self.mark = mark
+        self.text = mark.text
+        extents = path.get_extents()
+        pad = TEXT_CLEARANCE_PX
+        self.box_px = (extents.x0 - pad, extents.y0 - pad, extents.x1 + pad, extents.y1 + pad)
+
+    def get_text(self) -> str:
+        """The string drawn (as :meth:`matplotlib.text.Text.get_text`)."""
+        return self.text
+
+
+def _fill_rgb(theme: Theme, fill: str | None) -> RGB:
+    if fill is None:
+        return theme.background
+    if fill == "input":
+        return theme.input
+    if fill == "output":
+        return theme.output
+    return CHANNEL_FILLS[fill]
+
+
+def _wrap(text: str, width_px: float, measure: Callable[[str], float]) -> str:
+    """Break each line of ``text`` at spaces so no line is wider than ``width_px``.
+
+    A sum breaks before a ``+`` where it can, so each line starts with its sign.
+    """
+    out: list[str] = []
+    for line in text.split("\n"):
+        words = line.split(" ")
+        current = ""
+        for word in words:
+            trial = word if not current else current + " " + word
+            if current and measure(trial) > width_px:
+                # Keep an operator with the term after it.
+                if current.endswith(("+", "=", "−")) and " " in current:
+                    head, op = current.rsplit(" ", 1)
+                    out.append(head)
+                    current = op + " " + word
+                else:
+                    out.append(current)
+                    current = "    " + word if out else word
+            else:
+                current = trial
+        out.append(current)
+    return "\n".join(out)
+
+
 class Renderer:
-    """Frames of one spec in one style.
+    """Frames of one figure description in one style.
 
     Parameters
     ----------
-    spec
-        The convolution to draw.
+    figure
+        What to draw (:class:`convgif.figures.model.Figure`).
     style
         Its look.
-    layers
-        Extra drawing (see :class:`Layer`), drawn above the window.
     """
 
-    def __init__(
-        self, spec: ConvSpec, style: Style | None = None, layers: Sequence[Layer] = ()
-    ) -> None:
-        self.spec = spec
+    def __init__(self, figure: Figure, style: Style | None = None) -> None:
+        self.figure = figure
         self.style = style if style is not None else Style()
-        self.geometry = Geometry(spec)
-        self.layers = tuple(layers)
-        self._caption_text = (
-            spec.parameters_text() + "\n" + spec.arithmetic() if self.style.caption else None
-        )
-        caption_size = self._measure_caption() if self._caption_text else None
         theme = self.style.theme
-        self.layout: Layout = make_layout(
-            spec.grid_size,
-            spec.output_size,
-            self.style.layout,
-            self.style.cell_px,
-            caption_size,
-            line_px=self.style.points_to_px(max(theme.line_width_pt, theme.window_width_pt)),
+        self._measure_text = _TextMeasure(self.style)
+        grids = figure.grids
+        line_px = self.style.points_to_px(max(theme.line_width_pt, theme.window_width_pt))
+        kind = self.style.layout
+        label_sizes = None
+        if self.style.labels:
+            label_sizes = {
+                g.name: self._measure_text.size(g.label, theme.caption_font_pt)
+                for g in grids
+                if g.label
+            }
+        bare = make_layout(
+            grids, kind, self.style.cell_px, figure.arrangement, line_px, label_sizes
         )
+        # Text under the figure wraps to the drawing's width (at least a
+        # readable line), so a long sum never widens the image.
+        wrap_px = max(
+            bare.width_px - 2 * bare.cell_px, 24 * self._measure_text.em(theme.equation_pt)
+        )
+        self.equations: list[str] | None = None
+        if self.style.equation and any(step.equation for step in figure.steps):
+            self.equations = [
+                _wrap(step.equation or "", wrap_px, self._measure_text.width(theme.equation_pt))
+                for step in figure.steps
+            ]
+        self.caption_text: str | None = None
+        if self.style.caption and figure.caption:
+            self.caption_text = _wrap(
+                figure.caption, wrap_px, self._measure_text.width(theme.caption_font_pt)
+            )
+        equation_size = None
+        if self.equations is not None:
+            # The block is as wide as the wrap, so the image's size does not
+            # depend on the numbers, only its height on the most lines.
+            heights = [self._measure_text.size(e, theme.equation_pt)[1] for e in self.equations]
+            equation_size = (wrap_px, max(heights))
+        caption_size = (
+            self._measure_text.size(self.caption_text, theme.caption_font_pt)
+            if self.caption_text
+            else None
+        )
+        self.layout: Layout = make_layout(
+            grids, kind, self.style.cell_px, figure.arrangement, line_px, label_sizes,
+            equation_size, caption_size,
+        )  # fmt: skip
         w, h = self.size_px
         if w * h > MAX_PIXELS or max(w, h) > MAX_SIDE_PX:
             raise RenderError(
                 f"--scale/--dpi: the image would be {w}x{h} px, more than "
                 f"{MAX_PIXELS:,} pixels or {MAX_SIDE_PX} px a side; use a smaller --scale or --dpi"
             )
+        self._font_sizes = self._fit_fonts()
 
     # -- geometry ------------------------------------------------------------
     @property
@@ -430,31 +555,31 @@ class Renderer:
         return (self.layout.width_px, self.layout.height_px)
 
     def __len__(self) -> int:
-        return len(self.geometry)
+        return len(self.figure)
 
-    def cell_center_px(self, plane: str, cell: tuple[int, int]) -> tuple[float, float]:
-        """Pixel ``(x, y)`` (origin top-left) of a cell's centre on ``input`` or ``output``.
+    def cell_center_px(self, grid: str, cell: tuple[int, int]) -> tuple[float, float]:
+        """Pixel ``(x, y)`` (origin top-left) of a cell's centre on a grid.
 
         From the transform the figure is drawn with, so a test can probe the
         pixel there.
         """
-        return self.layout.plane(plane).cell_center(cell)
-
-    def window_extent(self, step: Step) -> tuple[int, int, int, int]:
-        """The window's ``(top, left, bottom, right)`` in grid cells (bottom/right exclusive)."""
-        rows = [r for r, _ in step.window]
-        cols = [c for _, c in step.window]
-        return (min(rows), min(cols), max(rows) + 1, max(cols) + 1)
+        return self.layout.plane(grid).cell_center(cell)
 
     def palette(self) -> np.ndarray:
         """Every colour a frame can hold, ``(N, 3)`` uint8 with ``N <= 255``."""
         theme = self.style.theme
-        extra = [colour for layer in self.layers for colour in layer.colours(theme)]
+        extra: list[RGB] = []
+        if self.figure.all_texts():
+            extra.append(theme.faint_text())
+        fills = {f for g in self.figure.grids for f in g.fills} - {None, "input", "output"}
+        for fill in sorted(fills):  # type: ignore[type-var]
+            colour = _fill_rgb(theme, fill)
+            extra += [colour, theme.shaded(colour), theme.text_on(colour)]
         return theme_palette(theme, extra)
 
     # -- frames ----------------------------------------------------------------
     def frames(self) -> Iterator[np.ndarray]:
-        """One ``HxWx4`` RGBA uint8 frame per step, row-major over the output.
+        """One ``HxWx4`` RGBA uint8 frame per step.
 
         The static scene is drawn once; each frame restores the part of it the
         previous frame drew over and draws the moving artists on top
@@ -467,111 +592,231 @@ class Renderer:
         which for a large figure costs more than drawing it.
         """
         scene = _Scene(self, animated=True)
-        for step in self.geometry.steps():
-            yield scene.blit(step)
+        for index in range(len(self.figure)):
+            yield scene.blit(index)
 
     def frame(self, index: int) -> np.ndarray:
         """The frame of one step, as :meth:`frames` draws it (an array of its own)."""
-        step = self.geometry.step(index)
-        return _Scene(self, animated=True).blit(step).copy()
+        self._check_index(index)
+        return _Scene(self, animated=True).blit(index).copy()
 
-    def figure_for_step(self, index: int) -> Figure:
+    def figure_for_step(self, index: int) -> MplFigure:
         """A complete figure of one step (every artist live), for SVG/PDF/PNG stills."""
-        step = self.geometry.step(index)
+        self._check_index(index)
         scene = _Scene(self, animated=False)
-        scene.set_step(step)
+        scene.set_step(index)
         return scene.figure
 
-    # -- text ------------------------------------------------------------------
-    def _font(self, size_pt: float) -> dict[str, Any]:
-        return {"family": self.style.theme.font_family, "size": self.style.points(size_pt)}
+    def _check_index(self, index: int) -> None:
+        if not 0 <= index < len(self.figure):
+            raise IndexError(f"step {index} out of range (0..{len(self.figure) - 1})")
 
-    def _measure_caption(self) -> tuple[float, float]:
-        """Pixel width and height of the caption, measured with the Agg text engine."""
+    # -- text ------------------------------------------------------------------
+    def _fit_fonts(self) -> dict[str, float]:
+        """One font size per text role (em, in cells), fitted to the role's widest text.
+
+        The theme's size, scaled with the cell, made smaller for the whole
+        role until its widest text fits its cell: numbers of a role read alike.
+        """
+        theme, family = self.style.theme, self.style.theme.font_family
+        cell_px = self.layout.cell_px
+        digit = _glyphs("0", family).height
+        widest: dict[str, float] = {}
+        for mark in self.figure.all_texts():
+            role = "weight" if mark.role == "weight" else "value"
+            widest[role] = max(widest.get(role, 0.0), _glyphs(mark.text, family).width)
+        sizes = {}
+        for role, font_pt, width_cells, height_cells in (
+            ("value", theme.value_font_pt, VALUE_WIDTH_CELLS, VALUE_HEIGHT_CELLS),
+            ("weight", theme.weight_font_pt, WEIGHT_WIDTH_CELLS, WEIGHT_HEIGHT_CELLS),
+        ):
+            size = self.style.points_to_px(font_pt) / cell_px
+            size = min(size, height_cells / digit)
+            if widest.get(role, 0.0) > 0:
+                size = min(size, width_cells / widest[role])
+            sizes[role] = size
+        return sizes
+
+    def label_path(self, mark: Text) -> MplPath:
+        """The outline of a text mark, in image pixels, on its grid's plane.
+
+        A value is centred on its cell by its ink horizontally and by the
+        height of a digit vertically (so the numbers of a row share a
+        baseline); a weight's ink ends at its cell's lower-right corner.
+        """
+        family = self.style.theme.font_family
+        glyphs = _glyphs(mark.text, family)
+        weight = mark.role == "weight"
+        size = self._font_sizes["weight" if weight else "value"]
+        digit = _glyphs("0", family).height
+        u, v = glyphs.vertices[:, 0], glyphs.vertices[:, 1]
+        r, c = mark.cell
+        if weight:
+            u0, v0 = glyphs.ink[2], 0.0
+            corner = 1.0 - WEIGHT_INSET_CELLS
+            anchor = (r + corner, c + corner)
+        else:
+            u0, v0 = (glyphs.ink[0] + glyphs.ink[2]) / 2.0, digit / 2.0
+            anchor = (r + 0.5, c + 0.5)
+        rows = anchor[0] - (v - v0) * size  # the glyphs' y points up, rows go down
+        cols = anchor[1] + (u - u0) * size
+        pixels = self.layout.plane(mark.grid).points(np.column_stack([rows, cols]))
+        return MplPath(pixels, glyphs.codes if len(glyphs.codes) else None)
+
+
+class _TextMeasure:
+    """Pixel sizes of upright text in the theme's font, with Agg's own font engine."""
+
+    def __init__(self, style: Style) -> None:
+        self.style = style
+        self.family = style.theme.font_family
+
+    def _font(self, size_pt: float):  # type: ignore[no-untyped-def]
+        font = get_font(findfont(FontProperties(family=self.family)))
+        font.set_size(self.style.points(size_pt), self.style.dpi)
+        return font
+
+    def width(self, size_pt: float) -> Callable[[str], float]:
+        font = self._font(size_pt)
+
+        def measure(text: str) -> float:
+            font.set_text(text, 0.0)
+            return float(font.get_width_height()[0]) / 64.0
+
+        return measure
+
+    def em(self, size_pt: float) -> float:
+        return self.style.points_to_px(size_pt)
+
+    def size(self, text: str, size_pt: float) -> tuple[float, float]:
+        """Width and height of a block of lines, as the figure draws it."""
         with _pinned_rc():
-            figure = Figure(figsize=(1, 1), dpi=self.style.dpi)
+            figure = MplFigure(figsize=(1, 1), dpi=self.style.dpi)
             canvas = FigureCanvasAgg(figure)
-            text = figure.text(
-                0, 0, self._caption_text, ha="left", va="bottom", linespacing=1.4,
-                **self._font(self.style.theme.caption_font_pt),
+            artist = figure.text(
+                0, 0, text, ha="left", va="bottom", linespacing=LINE_SPACING,
+                family=self.family, size=self.style.points(size_pt),
             )  # fmt: skip
-            box = text.get_window_extent(renderer=canvas.get_renderer())
+            box = artist.get_window_extent(renderer=canvas.get_renderer())
         return (box.width, box.height)
 
 
+LINE_SPACING = 1.4
+# zorder within a grid's band (grid k draws between 10·k and 10·k + 10): the
+# static grid, then what a step reveals, then what moves.
+_Z_FILL, _Z_DASHED, _Z_SOLID, _Z_TEXT = 1.0, 2.0, 3.0, 4.0
+_Z_REVEAL, _Z_REVEAL_TEXT = 4.5, 4.6
+_Z_LINK, _Z_SHADE, _Z_OUTLINE, _Z_MARK_TEXT, _Z_RING = 5.0, 6.0, 6.5, 7.0, 8.0
+_Z_WORDS = 1e6  # the equation, labels and caption: over everything
+
+
 class _Scene:
-    """One figure of a renderer: the static artists and the moving ones."""
+    """One matplotlib figure of a renderer: the static artists and the moving ones."""
 
     def __init__(self, renderer: Renderer, animated: bool) -> None:
         self.renderer = renderer
         self.animated = animated
-        style, layout = renderer.style, renderer.layout
-        theme = style.theme
-        self.theme = theme
+        self.figure_description = description = renderer.figure
+        style = renderer.style
+        self.theme = theme = style.theme
+        self.band = {grid.name: 10.0 * k for k, grid in enumerate(description.grids)}
         w, h = renderer.size_px
         with _pinned_rc():
             # A hair over the exact size: the canvas truncates inches x dpi.
-            figure = Figure(figsize=((w + 1e-3) / style.dpi, (h + 1e-3) / style.dpi), dpi=style.dpi)
+            figure = MplFigure(
+                figsize=((w + 1e-3) / style.dpi, (h + 1e-3) / style.dpi), dpi=style.dpi
+            )
             if style.transparent:
                 figure.patch.set_alpha(0.0)
             else:
                 figure.patch.set_facecolor(_rgb(theme.background))
             self.canvas = FigureCanvasAgg(figure)
             self.figure = figure
-            self.surface = surface = Surface(figure, w, h, frozen=animated)
-            self._add_input_plane(layout.input)
-            self._add_output_plane(layout.output)
-            if renderer._caption_text and layout.caption_xy is not None:
-                surface.text(
-                    *layout.caption_xy, renderer._caption_text, ha="center", va="top",
-                    linespacing=1.4, color=_rgb(theme.text),
-                    **renderer._font(theme.caption_font_pt),
-                )  # fmt: skip
-            for layer in renderer.layers:
-                layer.add_static(surface, renderer)
-            self.moving = self._add_moving()
-            for layer in renderer.layers:
-                self.moving.extend(layer.add_moving(surface, renderer))
+            self.surface = Surface(figure, w, h, frozen=animated)
+            self.dynamic = self._dynamic_grids()
+            self.moving: list[Artist] = []
+            for grid in description.grids:
+                artists = self._add_grid(grid)
+                if grid.name in self.dynamic:
+                    self.moving += artists
+            self._add_words()
+            self._add_texts()
+            self._add_moving_shapes()
+            self._add_reveals()
             for artist in self.moving:
                 artist.set_animated(animated)
             # A full draw stacks artists by zorder (ties in the order they
             # were added); a blitted frame draws them in the same order.
             self.moving.sort(key=lambda artist: artist.get_zorder())
-            self._baked: set[int] = set()  # ids of backdrop artists in the background
+            self._baked: set[int] = set()  # ids of revealed artists in the background
             self._last_index = -1
             if animated:
                 self._draw_background()
 
     # -- static --------------------------------------------------------------
+    def _dynamic_grids(self) -> set[str]:
+        """Grids drawn over a grid that has moving marks (a deck): redrawn every frame."""
+        description, layout = self.figure_description, self.renderer.layout
+        marked = set()
+        for step in description.steps:
+            for mark in step.marks:
+                marked.add(mark.source if isinstance(mark, Link) else mark.grid)
+        dynamic: set[str] = set()
+        for k, grid in enumerate(description.grids):
+            plane = layout.plane(grid.name)
+            centres = plane.points(
+                [(r + 0.5, c + 0.5) for r in range(grid.rows) for c in range(grid.cols)]
+            )
+            for lower in description.grids[:k]:
+                if lower.name in marked or lower.name in dynamic:
+                    outline = MplPath(layout.plane(lower.name).outline())
+                    if outline.contains_points(centres).any():
+                        dynamic.add(grid.name)
+                        break
+        return dynamic
+
     def _line_kw(self, width_pt: float) -> dict[str, Any]:
         return {"linewidths": self.renderer.style.points(width_pt)}
 
-    def _add_input_plane(self, plane: Plane) -> None:
-        geometry, theme, style = self.renderer.geometry, self.theme, self.renderer.style
-        kinds = geometry.cell_kinds()
-        rows, cols = plane.rows, plane.cols
-        inputs = [(r, c) for r in range(rows) for c in range(cols) if kinds[r][c] == CellKind.INPUT]
-        # Fills without antialiasing: the borders drawn on top cover their
-        # edges, and the frame keeps few distinct colours.
-        self.surface.add(
-            PolyCollection(
-                plane.cells_corners(inputs), facecolors=[_rgb(theme.input)],
-                edgecolors="none", antialiaseds=False, zorder=1,
-            )
-        )  # fmt: skip
+    def _add_grid(self, grid: Grid) -> list[Artist]:
+        """A grid's fills, dashed empty-cell borders and solid borders."""
+        plane = self.renderer.layout.plane(grid.name)
+        theme, style = self.theme, self.renderer.style
+        z = self.band[grid.name]
+        rows, cols = grid.rows, grid.cols
+        artists: list[Artist] = []
+        filled = [(r, c) for r in range(rows) for c in range(cols) if grid.fill((r, c))]
+        if len(filled) == rows * cols and len(set(grid.fills)) == 1:
+            # One polygon for a uniform grid: no seams between cells.
+            artists.append(
+                Polygon(
+                    plane.outline(), closed=True, facecolor=_rgb(_fill_rgb(theme, grid.fills[0])),
+                    edgecolor="none", antialiased=False, zorder=z + _Z_FILL,
+                )
+            )  # fmt: skip
+        elif filled:
+            # Fills without antialiasing: the borders drawn on top cover their
+            # edges, and the frame keeps few distinct colours.
+            artists.append(
+                PolyCollection(
+                    plane.cells_corners(filled),
+                    facecolors=[_rgb(_fill_rgb(theme, grid.fill(cell))) for cell in filled],
+                    edgecolors="none", antialiaseds=False, zorder=z + _Z_FILL,
+                )
+            )  # fmt: skip
 
-        def is_input(r: int, c: int) -> bool:
-            return 0 <= r < rows and 0 <= c < cols and kinds[r][c] == CellKind.INPUT
+        def is_filled(r: int, c: int) -> bool:
+            return 0 <= r < rows and 0 <= c < cols and grid.fill((r, c)) is not None
 
         # Unit edges: horizontal (line r, from column c), vertical (line c, from row r).
         solid_h, dashed_h, solid_v, dashed_v = [], [], [], []
         for r in range(rows + 1):
             for c in range(cols):
-                solid = is_input(r - 1, c) or is_input(r, c)
+                solid = is_filled(r - 1, c) or is_filled(r, c)
                 (solid_h if solid else dashed_h).append((r, c))
         for c in range(cols + 1):
             for r in range(rows):
-                solid = is_input(r, c - 1) or is_input(r, c)
+                solid = is_filled(r, c - 1) or is_filled(r, c)
                 (solid_v if solid else dashed_v).append((c, r))
         px_per_pt = style.dpi / 72.0
         col_len = math.hypot(*plane.col_px)
@@ -581,22 +826,25 @@ class _Scene:
             if not edges:
                 continue
             segments = [self._edge(plane, e, horizontal, 1) for e in edges]
-            self.surface.add(
+            artists.append(
                 LineCollection(
                     segments, colors=[_rgb(theme.padding_line)],
                     linestyles=[_fitted_dashes(length, on, off, px_per_pt)],
-                    capstyle="butt", zorder=2, **self._line_kw(theme.line_width_pt),
+                    capstyle="butt", zorder=z + _Z_DASHED, **self._line_kw(theme.line_width_pt),
                 )
             )  # fmt: skip
         solid = [self._edge(plane, (line, a), True, b - a) for line, a, b in _merge_runs(solid_h)]
         solid += [self._edge(plane, (line, a), False, b - a) for line, a, b in _merge_runs(solid_v)]
         if solid:
-            self.surface.add(
+            artists.append(
                 LineCollection(
-                    solid, colors=[_rgb(theme.line)], capstyle="projecting", zorder=3,
+                    solid, colors=[_rgb(theme.line)], capstyle="projecting", zorder=z + _Z_SOLID,
                     **self._line_kw(theme.line_width_pt),
                 )
             )  # fmt: skip
+        for artist in artists:
+            self.surface.add(artist)
+        return artists
 
     @staticmethod
     def _edge(plane: Plane, edge: tuple[int, int], horizontal: bool, length: int) -> np.ndarray:
@@ -605,69 +853,194 @@ class _Scene:
             return plane.points([(line, start), (line, start + length)])
         return plane.points([(start, line), (start + length, line)])
 
-    def _add_output_plane(self, plane: Plane) -> None:
-        theme = self.theme
-        self.surface.add(
-            Polygon(
-                plane.outline(), closed=True, facecolor=_rgb(theme.output), edgecolor="none",
-                antialiased=False, zorder=10,
-            )
-        )  # fmt: skip
-        lines = [plane.points([(r, 0), (r, plane.cols)]) for r in range(plane.rows + 1)]
-        lines += [plane.points([(0, c), (plane.rows, c)]) for c in range(plane.cols + 1)]
-        self.surface.add(
-            LineCollection(
-                lines, colors=[_rgb(theme.line)], capstyle="projecting", zorder=11,
-                **self._line_kw(theme.line_width_pt),
-            )
-        )  # fmt: skip
+    def _add_words(self) -> None:
+        """Labels, caption (static) and the equation (moving)."""
+        renderer, layout, theme = self.renderer, self.renderer.layout, self.theme
+        font = {"family": theme.font_family}
+        size = renderer.style.points
+        for grid in self.figure_description.grids:
+            if grid.name in layout.labels and grid.label:
+                x, y, ha = layout.labels[grid.name]
+                self.surface.text(
+                    x, y, grid.label, ha=ha, va="center" if ha == "right" else "bottom",
+                    color=_rgb(theme.text), size=size(theme.caption_font_pt), zorder=_Z_WORDS,
+                    **font,
+                )  # fmt: skip
+        if renderer.caption_text and layout.caption_xy is not None:
+            self.surface.text(
+                *layout.caption_xy, renderer.caption_text, ha="center", va="top",
+                linespacing=LINE_SPACING, color=_rgb(theme.text),
+                size=size(theme.caption_font_pt), zorder=_Z_WORDS, **font,
+            )  # fmt: skip
+        self.equation = None
+        if renderer.equations is not None and layout.equation_xy is not None:
+            self.equation = self.surface.text(
+                *layout.equation_xy, "", ha="center", va="top", linespacing=LINE_SPACING,
+                color=_rgb(theme.text), size=size(theme.equation_pt), zorder=_Z_WORDS, **font,
+            )  # fmt: skip
+            self.moving.append(self.equation)
 
-    # -- moving --------------------------------------------------------------
-    def _add_moving(self) -> list[Artist]:
+    def _text_colour(self, mark: Text) -> tuple[float, float, float, float]:
+        theme = self.theme
+        fill = _fill_rgb(theme, self.figure_description.grid(mark.grid).fill(mark.cell))
+        if mark.role == "faint" and not mark.on_shade:
+            return _rgb(theme.faint_text())
+        return _rgb(theme.text_on(theme.shaded(fill) if mark.on_shade else fill))
+
+    def _label(self, mark: Text, z: float) -> Label:
+        label = Label(
+            mark, self.renderer.label_path(mark), facecolor=self._text_colour(mark),
+            zorder=self.band[mark.grid] + z,
+        )  # fmt: skip
+        self.surface.add(label)
+        return label
+
+    def _add_texts(self) -> None:
+        """Static texts, and one artist per distinct text mark of the steps (hidden)."""
+        description = self.figure_description
+        self.static_labels = [self._label(mark, _Z_TEXT) for mark in description.texts]
+        for label in self.static_labels:
+            if label.mark.grid in self.dynamic:
+                self.moving.append(label)
+        self.mark_labels: dict[Text, Label] = {}
+        for step in description.steps:
+            for mark in step.marks:
+                if isinstance(mark, Text) and mark not in self.mark_labels:
+                    self.mark_labels[mark] = label = self._label(mark, _Z_MARK_TEXT)
+                    label.set_visible(False)
+                    self.moving.append(label)
+        self._shown: list[Artist] = []
+
+    def _add_moving_shapes(self) -> None:
+        """Per grid: the shaded cells, the outlines, the links into it, the rings."""
         theme, style = self.theme, self.renderer.style
         width = style.points(theme.line_width_pt)
-        self.taps = PolyCollection(
-            [], edgecolors=[_rgb(theme.line)], linewidths=width, joinstyle="miter", zorder=20
-        )
-        self.outline = Polygon(
-            np.zeros((4, 2)), closed=True, fill=False, edgecolor=_rgb(theme.line),
-            linewidth=style.points(theme.window_width_pt), joinstyle="miter", zorder=21,
-        )  # fmt: skip
-        self.connectors = LineCollection(
-            [], colors=[_rgb(theme.connector)], capstyle="butt", zorder=22, antialiaseds=False,
-            **self._line_kw(theme.connector_width_pt),
-        )  # fmt: skip
-        self.output_cell = Polygon(
-            np.zeros((4, 2)), closed=True, facecolor=_rgb(theme.shaded(theme.output)),
-            edgecolor=_rgb(theme.line), linewidth=width, joinstyle="miter", zorder=23,
-        )  # fmt: skip
-        artists: list[Artist] = [self.taps, self.outline, self.connectors, self.output_cell]
-        self.surface.add(self.taps)
-        self.surface.add(self.outline)
-        self.surface.add(self.connectors)
-        self.surface.add(self.output_cell)
-        kinds = self.renderer.geometry.cell_kinds()
-        shaded_input = _rgb(theme.shaded(theme.input))
-        shaded_empty = _rgb(theme.shaded(theme.background))
-        # A tap over an input cell shows the input shaded; over padding or an
-        # inserted zero it shows the (opaque) shaded background, which keeps a
-        # transparent figure's window visible.
-        self._tap_colour = [
-            [shaded_input if k == CellKind.INPUT else shaded_empty for k in row] for row in kinds
-        ]
-        return artists
+        self.shades: dict[str, PolyCollection] = {}
+        self.outlines: dict[str, PolyCollection] = {}
+        self.links: dict[str, LineCollection] = {}
+        self.rings: dict[str, PolyCollection] = {}
+        for grid in self.figure_description.grids:
+            z = self.band[grid.name]
+            self.shades[grid.name] = PolyCollection(
+                [], edgecolors=[_rgb(theme.line)], linewidths=width, joinstyle="miter",
+                zorder=z + _Z_SHADE,
+            )  # fmt: skip
+            self.outlines[grid.name] = PolyCollection(
+                [], facecolors="none", edgecolors=[_rgb(theme.line)],
+                linewidths=style.points(theme.window_width_pt), joinstyle="miter",
+                zorder=z + _Z_OUTLINE,
+            )  # fmt: skip
+            self.links[grid.name] = LineCollection(
+                [], colors=[_rgb(theme.connector)], capstyle="butt", zorder=z + _Z_LINK,
+                antialiaseds=True, **self._line_kw(theme.connector_width_pt),
+            )  # fmt: skip
+            self.rings[grid.name] = PolyCollection(
+                [], facecolors="none", linewidths=style.points(theme.window_width_pt),
+                zorder=z + _Z_RING,
+            )  # fmt: skip
+        for group in (self.shades, self.outlines, self.links, self.rings):
+            for artist in group.values():
+                self.surface.add(artist)
+                self.moving.append(artist)
+        angles = np.linspace(0.0, 2.0 * np.pi, _RING_POINTS, endpoint=False)
+        self._ring_rc = RING_RADIUS_CELLS * np.column_stack([np.sin(angles), np.cos(angles)])
 
-    def set_step(self, step: Step) -> None:
-        """Put the moving artists where they are at ``step``."""
+    def _add_reveals(self) -> None:
+        """One artist per revealed mark, hidden until its step."""
+        self.reveals: list[list[Artist]] = []
+        for step in self.figure_description.steps:
+            artists: list[Artist] = []
+            for mark in step.reveals:
+                if isinstance(mark, Text):
+                    artist: Artist = self._label(mark, _Z_REVEAL_TEXT)
+                elif isinstance(mark, Shade):
+                    artist = self._shade_artist(mark, self.band[mark.grid] + _Z_REVEAL)
+                else:
+                    raise ValueError(f"a step can reveal texts and shades, not {mark!r}")
+                artist.set_visible(False)
+                artists.append(artist)
+                self.moving.append(artist)
+            self.reveals.append(artists)
+
+    def _shade_artist(self, mark: Shade, z: float) -> PolyCollection:
+        artist = PolyCollection(
+            [], edgecolors=[_rgb(self.theme.line)],
+            linewidths=self.renderer.style.points(self.theme.line_width_pt), joinstyle="miter",
+            zorder=z,
+        )  # fmt: skip
+        self._set_shade(artist, [mark])
+        self.surface.add(artist)
+        return artist
+
+    def _set_shade(self, artist: PolyCollection, marks: list[Shade]) -> None:
+        if not marks:
+            artist.set_verts([])
+            return
+        theme = self.theme
+        plane = self.renderer.layout.plane(marks[0].grid)
+        grid = self.figure_description.grid(marks[0].grid)
+        cells = [cell for mark in marks for cell in mark.cells]
+        artist.set_verts(plane.cells_corners(cells))
+        # A shaded empty cell shows the (opaque) shaded background, which keeps
+        # a transparent figure's window visible.
+        artist.set_facecolors(
+            [_rgb(theme.shaded(_fill_rgb(theme, grid.fill(cell)))) for cell in cells]
+        )
+
+    # -- moving --------------------------------------------------------------
+    def set_step(self, index: int) -> None:
+        """Put the moving artists where they are at step ``index``."""
         layout = self.renderer.layout
-        self.taps.set_verts(layout.input.cells_corners(step.window))
-        self.taps.set_facecolors([self._tap_colour[r][c] for r, c in step.window])
-        extent = self.renderer.window_extent(step)
-        self.outline.set_xy(layout.input.rect(*extent))
-        self.connectors.set_segments(layout.connectors(extent, step.output))
-        self.output_cell.set_xy(layout.output.cell_corners(step.output))
-        for layer in self.renderer.layers:
-            layer.update(step)
+        step = self.figure_description.steps[index]
+        by_grid: dict[tuple[type, str], list[Any]] = {}
+        for mark in step.marks:
+            key = mark.target if isinstance(mark, Link) else mark.grid
+            by_grid.setdefault((type(mark), key), []).append(mark)
+        for label in self._shown:
+            label.set_visible(False)
+        self._shown = []
+        text_boxes: list[tuple[float, float, float, float]] = []
+        for (kind, _), marks in by_grid.items():
+            if kind is Text:
+                for mark in marks:
+                    label = self.mark_labels[mark]
+                    label.set_visible(True)
+                    self._shown.append(label)
+                    text_boxes.append(label.box_px)
+        for k, artists in enumerate(self.reveals):
+            for artist in artists:
+                artist.set_visible(k <= index)
+                if k <= index and isinstance(artist, Label):
+                    text_boxes.append(artist.box_px)
+        text_boxes += [label.box_px for label in self.static_labels]
+        for name in self.shades:
+            self._set_shade(self.shades[name], by_grid.get((Shade, name), []))
+            outlines = by_grid.get((Outline, name), [])
+            plane = layout.plane(name)
+            self.outlines[name].set_verts([plane.rect(*m.box) for m in outlines])
+            segments = [
+                part
+                for m in by_grid.get((Link, name), [])
+                for part in layout.connectors(m.source, m.source_box, m.target, m.target_box)
+            ]
+            if text_boxes and segments:
+                segments = clip_outside_boxes(segments, _near(text_boxes, segments))
+            self.links[name].set_segments(segments)
+            rings = by_grid.get((Ring, name), [])
+            self.rings[name].set_verts(
+                [plane.points(np.array([m.cell[0] + 0.5, m.cell[1] + 0.5]) + self._ring_rc)
+                 for m in rings]
+            )  # fmt: skip
+            if rings:
+                self.rings[name].set_edgecolors([self._ring_colour(m) for m in rings])
+        if self.equation is not None:
+            equations = self.renderer.equations
+            assert equations is not None
+            self.equation.set_text(equations[index])
+
+    def _ring_colour(self, mark: Ring) -> tuple[float, float, float, float]:
+        fill = _fill_rgb(self.theme, self.figure_description.grid(mark.grid).fill(mark.cell))
+        return _rgb(self.theme.text_on(self.theme.shaded(fill)))
 
     def _draw_background(self) -> None:
         """Draw the static scene (animated artists are skipped) and save its pixels."""
@@ -704,30 +1077,31 @@ class _Scene:
                 box = None if ink is None else _union(box, ink)
         return box
 
-    def blit(self, step: Step) -> np.ndarray:
+    def blit(self, index: int) -> np.ndarray:
         """Draw one step over the saved background; the canvas's pixels, read-only.
 
-        Only what the previous step drew over is restored. Layers' backdrop
-        artists are drawn into the background the first step they appear;
-        going back to an earlier step redraws the background. The array
-        returned is the canvas itself, drawn over by the next call.
+        Only what the previous step drew over is restored. Revealed marks are
+        drawn into the background the first step they appear (unless their
+        grid is redrawn every frame); going back to an earlier step redraws
+        the background. The array returned is the canvas itself, drawn over
+        by the next call.
         """
         if not _drawing_rc_pinned():
             with _pinned_rc():
-                return self._blit(step)
-        return self._blit(step)
+                return self._blit(index)
+        return self._blit(index)
 
-    def _blit(self, step: Step) -> np.ndarray:
-        if step.index < self._last_index:
+    def _blit(self, index: int) -> np.ndarray:
+        if index < self._last_index:
             self._draw_background()
-        self._last_index = step.index
-        self.set_step(step)
+        self._last_index = index
+        self.set_step(index)
         _copy_box(self.pixels, self.background, self._dirty)
         settled = [
             artist
-            for layer in self.renderer.layers
-            for artist in layer.backdrop(step)
-            if id(artist) not in self._baked
+            for artists in self.reveals[: index + 1]
+            for artist in artists
+            if id(artist) not in self._baked and not self._on_dynamic(artist)
         ]
         if settled:
             _copy_box(self.background, self.pixels, self._draw(settled))
@@ -737,5 +1111,18 @@ class _Scene:
         )
         return self.frame_view
 
+    def _on_dynamic(self, artist: Artist) -> bool:
+        band = math.floor(artist.get_zorder() / 10.0)
+        return self.figure_description.grids[band].name in self.dynamic
 
-__all__ = ["Layer", "RenderError", "Renderer", "Style", "Surface"]
+
+def _near(
+    boxes: list[tuple[float, float, float, float]], segments: list[Segment]
+) -> list[tuple[float, float, float, float]]:
+    """The boxes that the segments' bounding box meets (the others cannot cut them)."""
+    points = np.array([p for s in segments for p in s])
+    (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
+    return [b for b in boxes if b[0] <= x1 and b[2] >= x0 and b[1] <= y1 and b[3] >= y0]
+
+
+__all__ = ["Label", "RenderError", "Renderer", "Style", "Surface"]

@@ -56,6 +56,7 @@ _SCHEMA: dict[str, dict[str, tuple[str, str]]] = {
         "caption_pt": ("caption_font_pt", "length"),
         "value_pt": ("value_font_pt", "length"),
         "weight_pt": ("weight_font_pt", "length"),
+        "equation_pt": ("equation_pt", "length"),
     },
 }
 _TOP_KEYS = {"name": ("name", "text"), "description": ("description", "text")}
@@ -94,8 +95,9 @@ class Theme:
         Stroke widths.
     dash_pt
         ``(on, off)`` lengths of the dashed padding grid.
-    font_family, caption_font_pt, value_font_pt, weight_font_pt
-        Font, and sizes of the caption, cell values and kernel weights.
+    font_family, caption_font_pt, value_font_pt, weight_font_pt, equation_pt
+        Font, and sizes of the caption and labels, cell values, kernel weights
+        and the step's equation.
     """
 
     name: str
@@ -117,6 +119,7 @@ class Theme:
     caption_font_pt: float
     value_font_pt: float
     weight_font_pt: float
+    equation_pt: float
 
     def shaded(self, colour: RGB) -> RGB:
         """``colour`` under the shade, composited (what a shaded cell shows)."""

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from convgif.api import RenderError, RenderOptions, render_frames, render_to_file
+from convgif.figures.window import window_figure
 from convgif.render import Renderer, Style
 from convgif.spec import ConvSpec
 from convgif.theme import ThemeError
@@ -45,7 +46,7 @@ def test_gif_round_trip(tmp_path: Path) -> None:
     assert len(frames) == SPEC.step_count
     assert durations == [1000] * SPEC.step_count
     assert info["loop"] == 0
-    renderer = Renderer(SPEC, Style())
+    renderer = Renderer(window_figure(SPEC), Style())
     width, height = renderer.size_px
     assert {f.shape for f in frames} == {(height, width, 4)}
     # Each decoded frame is the rendered one, up to the palette's rounding.
@@ -168,7 +169,7 @@ def test_stills_are_written_and_deterministic(tmp_path: Path, suffix: str) -> No
     else:
         with Image.open(a) as image:
             still = np.asarray(image.convert("RGB")).astype(int)
-        drawn = Renderer(SPEC, Style()).frame(4)[..., :3].astype(int)
+        drawn = Renderer(window_figure(SPEC), Style()).frame(4)[..., :3].astype(int)
         assert still.shape == drawn.shape
         assert np.abs(still - drawn).max() <= 24
 
@@ -183,7 +184,7 @@ def test_frames_directory(tmp_path: Path) -> None:
     for f in files:
         with Image.open(f) as image:
             sizes.add(image.size)
-    assert sizes == {Renderer(SPEC, Style(layout="flat")).size_px}
+    assert sizes == {Renderer(window_figure(SPEC), Style(layout="flat")).size_px}
     with pytest.raises(RenderError, match="--max-frames"):
         render_frames(SPEC, tmp_path / "more", RenderOptions(max_frames=2))
     assert not (tmp_path / "more").exists()
@@ -195,7 +196,7 @@ def test_transparent_gif(tmp_path: Path) -> None:
     frames, _, info = decoded_frames(path)
     assert "transparency" in info
     assert frames[0][0, 0, 3] == 0
-    renderer = Renderer(SMALL, Style(transparent=True))
+    renderer = Renderer(window_figure(SMALL), Style(transparent=True))
     x, y = renderer.cell_center_px("input", (2, 2))
     assert frames[0][int(y), int(x), 3] == 255
 
@@ -236,7 +237,7 @@ def test_numbers_gif_round_trip(tmp_path: Path) -> None:
     width, height = renderer.size_px
     assert {f.shape for f in frames} == {(height, width, 4)}
     # Larger cells than the plain figure, so the numbers fit.
-    plain_w, plain_h = Renderer(SPEC, Style(layout="flat")).size_px
+    plain_w, plain_h = Renderer(window_figure(SPEC), Style(layout="flat")).size_px
     assert width > plain_w and height > plain_h
     for k, drawn in enumerate(renderer.frames()):
         difference = np.abs(frames[k][..., :3].astype(int) - drawn[..., :3].astype(int))

@@ -165,7 +165,7 @@ def test_numbers_are_drawn_flat_by_default(in_tmp: Path) -> None:
     result = run(*SMALL, "--input-values", values, "-o", "flat.gif")
     assert result.exit_code == 0, result.output
     spec = ConvSpec(input_size=4, kernel_size=3)
-    expected = _renderer(spec, RenderOptions(numbers=True, layout="flat")).size_px
+    expected = _renderer(spec, RenderOptions(input_values=values, layout="flat")).size_px
     with Image.open(in_tmp / "flat.gif") as image:
         assert image.size == expected and image.n_frames == 4
     result = run(*SMALL, "--numbers", "--layout", "oblique", "-o", "oblique.gif")
