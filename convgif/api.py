@@ -37,6 +37,8 @@ PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 DEFAULT_DURATION_MS = 1000
 DEFAULT_MAX_FRAMES = 3000
 MAX_DURATION_MS = 655_350  # the longest GIF delay: 65535 centiseconds
+DEFAULT_DECIMALS = 2
+MAX_DECIMALS = 6
 
 
 def _number(name: str, value: object, minimum: float, maximum: float | None = None) -> None:
@@ -100,6 +102,15 @@ class RenderOptions:
     flip
         Compute a true convolution (kernel flipped in the window) instead of
         the frameworks' cross-correlation; direct convolutions only.
+    labels
+        Write each plane's name and size beside it (``input 5×5``); a
+        transposed figure says which plane is the transposed convolution's
+        input and which its output.
+    equation
+        With numbers, write each step's arithmetic under the figure
+        (``y₁,₂ = 3·0 + 1·1 + … = 9``).
+    decimals
+        Decimals shown for values that are not whole numbers (0 to 6).
 
     The layout defaults to ``oblique``, or ``flat`` for a figure with numbers,
     whose numbers read better upright (``layout`` set explicitly wins).
@@ -120,6 +131,9 @@ class RenderOptions:
     kernel_values: str | Path | Sequence[Sequence[float]] | Any | None = None
     padding_mode: str = "zeros"
     flip: bool = False
+    labels: bool = False
+    equation: bool = True
+    decimals: int = DEFAULT_DECIMALS
 
     def __post_init__(self) -> None:
         if self.layout is not None and self.layout not in LAYOUTS:
@@ -132,7 +146,8 @@ class RenderOptions:
         _integer("max-frames", self.max_frames, 1)
         if self.step is not None:
             _integer("step", self.step, 0)
-        for name in ("caption", "transparent", "numbers", "flip"):
+        _integer("decimals", self.decimals, 0, MAX_DECIMALS)
+        for name in ("caption", "transparent", "numbers", "flip", "labels", "equation"):
             if not isinstance(getattr(self, name), bool):
                 raise RenderError(f"--{name}: must be true or false, got {getattr(self, name)!r}")
         if self.seed is not None:
@@ -250,7 +265,7 @@ def build_figure(spec: ConvSpec, options: RenderOptions) -> Figure:
     """
     from convgif.figures.window import window_figure
 
-    return window_figure(spec, figure_values(spec, options))
+    return window_figure(spec, figure_values(spec, options), decimals=options.decimals)
 
 
 def _renderer(spec: ConvSpec, options: RenderOptions) -> Renderer:
@@ -270,6 +285,8 @@ def _renderer(spec: ConvSpec, options: RenderOptions) -> Renderer:
         caption=options.caption,
         transparent=options.transparent,
         cell_inch=NUMBERS_CELL_INCH if figure.all_texts() else CELL_INCH,
+        labels=options.labels,
+        equation=options.equation,
     )
     return Renderer(figure, style)
 

@@ -17,9 +17,11 @@ from typing import Any
 import click
 
 from convgif.api import (
+    DEFAULT_DECIMALS,
     DEFAULT_DURATION_MS,
     DEFAULT_MAX_FRAMES,
     LAYOUTS,
+    MAX_DECIMALS,
     MAX_DURATION_MS,
     PADDING_MODES,
 )
@@ -315,6 +317,27 @@ def _echo_table(title: str, table: Any) -> None:
     default=False,
     show_default=True,
     help="Write the parameters and the output-size arithmetic under the figure.",
+)
+@click.option(
+    "--labels/--no-labels",
+    default=False,
+    show_default=True,
+    help="Name each plane beside it (input 5×5, output 3×3; a transposed figure says "
+    "whose input and output they are).",
+)
+@click.option(
+    "--equation/--no-equation",
+    default=True,
+    show_default=True,
+    help="With numbers, write each step's sum under the figure (y₁,₁ = 3·0 + 1·1 + … = 9).",
+)
+@click.option(
+    "--decimals",
+    type=click.IntRange(min=0, max=MAX_DECIMALS),
+    default=DEFAULT_DECIMALS,
+    show_default=True,
+    help="Decimals shown for values that are not whole numbers; an equation whose shown "
+    "numbers are rounded says so with ≈.",
 )
 @click.option(
     "--transparent/--opaque",

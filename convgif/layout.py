@@ -181,9 +181,11 @@ class Layout:
         """
         starts = self.plane(source).rect(*source_box)
         ends = self.plane(target).rect(*target_box)
-        segments = [_segment(p0, p1) for p0, p1 in zip(starts, ends, strict=True)]
         if self.kind == "flat":
-            return segments
+            # No depth to hide lines behind: only the two lines between the
+            # boxes' facing sides, which cross neither box's own cells.
+            return [_segment(starts[i], ends[j]) for i, j in _facing(starts, ends)]
+        segments = [_segment(p0, p1) for p0, p1 in zip(starts, ends, strict=True)]
         for edges in self._front_edges(self.levels[source]):
             segments = [part for s in segments for part in _clip_outside(*s, edges)]
         return segments
@@ -251,6 +253,18 @@ def _clip_outside(p0: np.ndarray, p1: np.ndarray, edges: tuple[_Edge, ...]) -> l
     if t_out < 1 - 1e-9:
         pieces.append(((x0 + t_out * dx, y0 + t_out * dy), (float(p1[0]), float(p1[1]))))
     return pieces
+
+
+def _facing(starts: np.ndarray, ends: np.ndarray) -> list[tuple[int, int]]:
+    """Corner pairs (source, target) of two upright boxes' facing sides.
+
+    Corners are clockwise from the top-left: 0 top-left, 1 top-right,
+    2 bottom-right, 3 bottom-left.
+    """
+    dx, dy = ends.mean(axis=0) - starts.mean(axis=0)
+    if abs(dx) >= abs(dy):
+        return [(1, 0), (2, 3)] if dx > 0 else [(0, 1), (3, 2)]
+    return [(3, 0), (2, 1)] if dy > 0 else [(0, 3), (1, 2)]
 
 
 def _segment(a: np.ndarray, b: np.ndarray) -> Segment:
@@ -484,8 +498,8 @@ def _label_anchors(
     anchors = {}
     for name, plane in planes.items():
         if oblique:
-            (x0, y0), (x1, y1) = plane.point(0, 0), plane.point(plane.rows, 0)
-            anchors[name] = (min(x0, x1) - LABEL_GAP_CELLS * s, (y0 + y1) / 2.0, "right")
+            x, y = plane.point(0, 0)  # the slanted plane's leftmost corner
+            anchors[name] = (x - LABEL_GAP_CELLS * s, y, "right")
         else:
             x, y = plane.point(0, plane.cols / 2.0)
             anchors[name] = (x, y - LABEL_GAP_CELLS * s, "center")

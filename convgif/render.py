@@ -376,8 +376,8 @@ def _pixel_box(points: np.ndarray, pad_px: float, width_px: int, height_px: int)
 # with a value, so it keeps to the lower-right corner.
 VALUE_WIDTH_CELLS = 0.76
 VALUE_HEIGHT_CELLS = 0.6
-WEIGHT_WIDTH_CELLS = 0.5
-WEIGHT_HEIGHT_CELLS = 0.3
+WEIGHT_WIDTH_CELLS = 0.55
+WEIGHT_HEIGHT_CELLS = 0.34
 # Distance of a weight's ink from its cell's right and bottom borders (cells):
 # clear of the border line, which is about 0.07 cell wide.
 WEIGHT_INSET_CELLS = 0.08
@@ -461,6 +461,9 @@ def _wrap(text: str, width_px: float, measure: Callable[[str], float]) -> str:
     """
     out: list[str] = []
     for line in text.split("\n"):
+        if "$" in line:  # mathematics is measured as typeset, not as its source
+            out.append(line)
+            continue
         words = line.split(" ")
         current = ""
         for word in words:
@@ -506,9 +509,8 @@ class Renderer:
                 for g in grids
                 if g.label
             }
-        bare = make_layout(
-            grids, kind, self.style.cell_px, figure.arrangement, line_px, label_sizes
-        )
+        self.cell_px = self._fitted_cell_px()
+        bare = make_layout(grids, kind, self.cell_px, figure.arrangement, line_px, label_sizes)
         # Text under the figure wraps to the drawing's width (at least a
         # readable line), so a long sum never widens the image.
         wrap_px = max(
@@ -537,7 +539,7 @@ class Renderer:
             else None
         )
         self.layout: Layout = make_layout(
-            grids, kind, self.style.cell_px, figure.arrangement, line_px, label_sizes,
+            grids, kind, self.cell_px, figure.arrangement, line_px, label_sizes,
             equation_size, caption_size,
         )  # fmt: skip
         w, h = self.size_px
@@ -612,6 +614,36 @@ class Renderer:
             raise IndexError(f"step {index} out of range (0..{len(self.figure) - 1})")
 
     # -- text ------------------------------------------------------------------
+    def _widest_em(self) -> dict[str, float]:
+        """The widest text of each role (value, weight), in em."""
+        family = self.style.theme.font_family
+        widest: dict[str, float] = {}
+        for mark in self.figure.all_texts():
+            role = "weight" if mark.role == "weight" else "value"
+            widest[role] = max(widest.get(role, 0.0), _glyphs(mark.text, family).width)
+        return widest
+
+    def _fitted_cell_px(self) -> int:
+        """The style's cell, grown until every text fits at the theme's sizes.
+
+        A value must fit its cell's width; a weight its corner, at least as
+        tall as a readable digit, clear below the value it shares the cell with.
+        """
+        style, theme = self.style, self.style.theme
+        cell = float(style.cell_px)
+        widest = self._widest_em()
+        if not widest:
+            return style.cell_px
+        digit = _glyphs("0", theme.font_family).height
+        value_px = style.points_to_px(theme.value_font_pt)
+        cell = max(cell, widest.get("value", 0.0) * value_px / VALUE_WIDTH_CELLS)
+        if "weight" in widest:
+            weight_px = style.points_to_px(theme.weight_font_pt)
+            cell = max(cell, widest["weight"] * weight_px / WEIGHT_WIDTH_CELLS)
+            below_value = digit * value_px / 2.0 + digit * weight_px + TEXT_CLEARANCE_PX
+            cell = max(cell, below_value / (0.5 - WEIGHT_INSET_CELLS))
+        return math.ceil(cell - 1e-9)
+
     def _fit_fonts(self) -> dict[str, float]:
         """One font size per text role (em, in cells), fitted to the role's widest text.
 
@@ -621,10 +653,7 @@ class Renderer:
         theme, family = self.style.theme, self.style.theme.font_family
         cell_px = self.layout.cell_px
         digit = _glyphs("0", family).height
-        widest: dict[str, float] = {}
-        for mark in self.figure.all_texts():
-            role = "weight" if mark.role == "weight" else "value"
-            widest[role] = max(widest.get(role, 0.0), _glyphs(mark.text, family).width)
+        widest = self._widest_em()
         sizes = {}
         for role, font_pt, width_cells, height_cells in (
             ("value", theme.value_font_pt, VALUE_WIDTH_CELLS, VALUE_HEIGHT_CELLS),

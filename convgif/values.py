@@ -38,9 +38,10 @@ PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 # Random values are small integers, as in the guide's numerical figures, so
 # every number stays legible in its cell. Bounds are inclusive. Pooling inputs
-# span one digit: from 0..3 nearly every window's maximum would be a tied 3.
+# are distinct (a shuffle of 1..H·W, at most two digits): with repeats, most
+# windows of a small range hold the same maximum and every frame says the same.
 RANDOM_INPUT_RANGE = (0, 3)
-RANDOM_POOLING_INPUT_RANGE = (0, 9)
+RANDOM_POOLING_INPUT_RANGE = (0, 99)
 RANDOM_KERNEL_RANGE = (0, 2)
 
 # numpy.pad's name for each of PyTorch's padding modes (same values per cell).
@@ -412,8 +413,12 @@ def compute_values(
     _check_padding_mode(spec, padding_mode)
 
     rng = np.random.default_rng(seed)
-    low, high = RANDOM_POOLING_INPUT_RANGE if pooling else RANDOM_INPUT_RANGE
-    inputs = rng.integers(low, high + 1, size=spec.input_size).astype(np.float64)
+    cells = spec.input_size[0] * spec.input_size[1]
+    if pooling and cells <= RANDOM_POOLING_INPUT_RANGE[1]:
+        inputs = (rng.permutation(cells) + 1).reshape(spec.input_size).astype(np.float64)
+    else:
+        low, high = RANDOM_POOLING_INPUT_RANGE if pooling else RANDOM_INPUT_RANGE
+        inputs = rng.integers(low, high + 1, size=spec.input_size).astype(np.float64)
     low, high = RANDOM_KERNEL_RANGE
     kernel = rng.integers(low, high + 1, size=spec.kernel_size).astype(np.float64)
     if input_values is not None:
@@ -498,15 +503,16 @@ def values_to_json(values: Values) -> dict[str, Any]:
     return result
 
 
-def format_value(x: float) -> str:
+def format_value(x: float, decimals: int = 2) -> str:
     """Short, legible text for a number drawn in a cell.
 
-    Integral values print as ints (``"3"``), others rounded to 2 decimals
-    with trailing zeros dropped (``"1.5"``, ``"1.33"``); smaller values that
-    would round to 0 keep one significant digit (``"0.004"``), except float
-    noise under 1e-9, which is ``"0"``. NaN (max-pooling padding, not a
-    candidate) is ``""``; infinities (a max-pooling window over padding only)
-    are ``"−∞"`` / ``"∞"``. Negative numbers use the minus sign ``−``.
+    Integral values print as ints (``"3"``), others rounded to ``decimals``
+    decimals with trailing zeros dropped (``"1.5"``, ``"1.33"``); smaller
+    values that would round to 0 keep one significant digit (``"0.004"``),
+    except float noise under 1e-9, which is ``"0"``. NaN (max-pooling
+    padding, not a candidate) is ``""``; infinities (a max-pooling window
+    over padding only) are ``"−∞"`` / ``"∞"``. Negative numbers use the
+    minus sign ``−``.
     """
     x = float(x)
     if math.isnan(x):
@@ -515,7 +521,7 @@ def format_value(x: float) -> str:
         return f"{_MINUS}∞" if x < 0 else "∞"
     sign = _MINUS if x < 0 else ""
     size = abs(x)
-    rounded = round(size, 2)
+    rounded = round(size, decimals)
     if size < _NOISE:
         return "0"
     if rounded == 0:
@@ -523,5 +529,12 @@ def format_value(x: float) -> str:
     elif rounded == int(rounded):
         text = str(int(rounded))
     else:
-        text = f"{rounded:.2f}".rstrip("0").rstrip(".")
+        text = f"{rounded:.{decimals}f}".rstrip("0").rstrip(".")
     return "0" if text == "0" else sign + text
+
+
+def shown_exactly(x: float, text: str) -> bool:
+    """Whether ``text`` (from :func:`format_value`) is ``x`` itself, not a rounding of it."""
+    if not math.isfinite(x) or not text:
+        return True
+    return abs(float(text.replace(_MINUS, "-")) - x) <= _NOISE * max(1.0, abs(x))

@@ -18,8 +18,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from convgif.figures.model import Figure, Grid, Link, Outline, Ring, Shade, Step, Text, box_of
+import numpy as np
+
+from convgif.figures.model import (
+    Figure,
+    Grid,
+    Link,
+    Mark,
+    Outline,
+    Ring,
+    Shade,
+    Step,
+    Text,
+    box_of,
+)
 from convgif.geometry import CellKind, Geometry
+from convgif.geometry import Step as GeometryStep
 from convgif.spec import ConvSpec
 
 if TYPE_CHECKING:  # pragma: no cover - values imports numpy; this module stays pure
@@ -33,7 +47,7 @@ def output_name(cell: tuple[int, int]) -> str:
     return "y" + f"{cell[0]},{cell[1]}".translate(_SUBSCRIPT)
 
 
-def window_figure(spec: ConvSpec, values: Values | None = None) -> Figure:
+def window_figure(spec: ConvSpec, values: Values | None = None, decimals: int = 2) -> Figure:
     """The figure of one convolution, transposed convolution or pooling.
 
     Parameters
@@ -42,6 +56,8 @@ def window_figure(spec: ConvSpec, values: Values | None = None) -> Figure:
         What to draw.
     values
         Its numbers (:func:`convgif.values.compute_values` for ``spec``), or None.
+    decimals
+        Decimals shown for values that are not whole numbers.
     """
     if values is not None and values.spec != spec:
         raise ValueError("the values were computed for another spec")
@@ -55,7 +71,7 @@ def window_figure(spec: ConvSpec, values: Values | None = None) -> Figure:
         Grid("input", rows, cols, fills, level=0, label=in_label),
         Grid.filled("output", out_rows, out_cols, "output", level=1, label=out_label),
     )
-    numbers = _Numbers(spec, values) if values is not None else None
+    numbers = _Numbers(spec, values, decimals) if values is not None else None
     steps = []
     for step in geometry.steps():
         box = box_of(step.window)
@@ -77,9 +93,43 @@ def window_figure(spec: ConvSpec, values: Values | None = None) -> Figure:
         grids=grids,
         steps=tuple(steps),
         texts=numbers.static_texts(kinds) if numbers is not None else (),
-        caption=spec.parameters_text() + "\n" + spec.arithmetic(),
+        caption=caption(spec),
         title=spec.parameters_text(),
     )
+
+
+def caption(spec: ConvSpec) -> str:
+    """The parameters, then the output size's formula and its numbers, as mathematics.
+
+    One formula per axis unless both agree; mathtext (``$...$``) gives real
+    subscripts, floor brackets and products.
+    """
+    lines = [spec.parameters_text()]
+    axes = [("", 0)] if spec.is_square else [("height: ", 0), ("width: ", 1)]
+    for name, axis in axes:
+        before, after = spec.padding_pairs[axis]
+        i, k = spec.input_size[axis], spec.kernel_size[axis]
+        s, d = spec.stride[axis], spec.dilation[axis]
+        o = spec.output_size[axis]
+        symmetric = before == after
+        pad = "2p" if symmetric else r"p_{\mathrm{t}} + p_{\mathrm{b}}"
+        pad_n = f"2·{before}" if symmetric else f"{before} + {after}"
+        # d·(k − 1) + 1 is the dilated kernel: plain k when d = 1.
+        span, span_n = ("k", f"{k}") if d == 1 else (r"d(k - 1) + 1", f"{d}·({k} − 1) + 1")
+        if spec.transposed:
+            op = spec.output_padding[axis]
+            tail, tail_n = (r" + p_{\mathrm{out}}", f" + {op}") if op else ("", "")
+            pad = "2p" if symmetric else r"(p_{\mathrm{t}} + p_{\mathrm{b}})"
+            pad_n = f"2·{before}" if symmetric else f"({before} + {after})"
+            symbolic = rf"$o = (i - 1)\,s - {pad} + {span}{tail}$"
+            numbers = f"= ({i} − 1)·{s} − {pad_n} + {span_n}{tail_n} = {o}"
+        else:
+            if d != 1:
+                span, span_n = r"d(k - 1) - 1", f"{d}·({k} − 1) − 1"
+            symbolic = rf"$o = \lfloor(i + {pad} - {span})\,/\,s\rfloor + 1$"
+            numbers = f"= ⌊({i} + {pad_n} − {span_n}) / {s}⌋ + 1 = {o}"
+        lines.append(f"{name}{symbolic}  {numbers}")
+    return "\n".join(lines)
 
 
 def _labels(spec: ConvSpec) -> tuple[str, str]:
@@ -88,8 +138,8 @@ def _labels(spec: ConvSpec) -> tuple[str, str]:
     if spec.transposed:
         gh, gw = spec.grid_size
         return (
-            f"transposed conv's input {ih}×{iw} (drawn {gh}×{gw}: zeros inserted, padded)",
-            f"transposed conv's output {oh}×{ow}",
+            f"input {ih}×{iw} of the transposed conv\n(drawn {gh}×{gw}: zeros inserted, padded)",
+            f"output {oh}×{ow} of the transposed conv",
         )
     padding = spec.padding
     pad = f", padding {padding[0]}" if len(set(padding)) == 1 and padding[0] else ""
@@ -98,23 +148,37 @@ def _labels(spec: ConvSpec) -> tuple[str, str]:
 
 
 class _Numbers:
-    """The text marks of a numerical window figure."""
+    """The text marks of a numerical window figure.
 
-    def __init__(self, spec: ConvSpec, values: Values) -> None:
-        from convgif.values import format_value
+    Every number is shown rounded to ``decimals``. An equation is exact when
+    every number it shows is the value itself; when any is rounded, its
+    result says so with ``≈`` (the output is computed from the full values).
+    """
+
+    def __init__(self, spec: ConvSpec, values: Values, decimals: int) -> None:
+        from convgif.values import format_value, shown_exactly
 
         self.spec = spec
         self.values = values
         grid = values.grid
-        self.cell_text = {
-            (r, c): format_value(grid[r, c])
-            for r in range(grid.shape[0])
-            for c in range(grid.shape[1])
-            if format_value(grid[r, c])
-        }
+
+        def shown(x: float) -> tuple[str, bool]:
+            text = format_value(x, decimals)
+            return text, shown_exactly(x, text)
+
+        self.cell_text = {}
+        self.cell_exact = {}
+        for (r, c), x in np.ndenumerate(grid):
+            text, exact = shown(float(x))
+            if text:
+                self.cell_text[(r, c)], self.cell_exact[(r, c)] = text, exact
         kernel = values.window_kernel
-        self.weights = [] if kernel is None else [format_value(w) for w in kernel.ravel()]
-        self.outputs = [format_value(v) for v in values.output.ravel()]
+        weights = [] if kernel is None else [shown(float(w)) for w in kernel.ravel()]
+        self.weights = [t for t, _ in weights]
+        self.weights_exact = all(e for _, e in weights)
+        outputs = [shown(float(v)) for v in values.output.ravel()]
+        self.outputs = [t for t, _ in outputs]
+        self.outputs_exact = [e for _, e in outputs]
 
     def static_texts(self, kinds: tuple[tuple[CellKind, ...], ...]) -> tuple[Text, ...]:
         return tuple(
@@ -123,8 +187,8 @@ class _Numbers:
             for cell, text in self.cell_text.items()
         )  # fmt: skip
 
-    def step_texts(self, step) -> list:  # type: ignore[no-untyped-def]
-        texts: list = [
+    def step_texts(self, step: GeometryStep) -> list[Mark]:
+        texts: list[Mark] = [
             Text("input", cell, self.cell_text[cell], "value", on_shade=True)
             for cell in step.window
             if cell in self.cell_text
@@ -139,26 +203,30 @@ class _Numbers:
             texts.append(Ring("input", winners[step.index]))
         return texts
 
-    def reveals(self, step) -> tuple:  # type: ignore[no-untyped-def]
+    def reveals(self, step: GeometryStep) -> tuple[Mark, ...]:
         if step.index == 0:
             return ()
         cols = self.spec.output_size[1]
         cell = divmod(step.index - 1, cols)
         return (Text("output", cell, self.outputs[step.index - 1]),)
 
-    def equation(self, step) -> str:  # type: ignore[no-untyped-def]
+    def equation(self, step: GeometryStep) -> str:
         """The output written out with the shown numbers."""
         name = output_name(step.output)
         result = self.outputs[step.index]
-        taps = [self.cell_text.get(cell, "") for cell in step.window]
+        cells = [cell for cell in step.window if cell in self.cell_text]
+        taps = [self.cell_text[cell] for cell in cells]
+        exact = self.outputs_exact[step.index] and all(self.cell_exact[c] for c in cells)
         if self.spec.mode == "max":
-            shown = [t for t in taps if t]
-            return f"{name} = max({', '.join(shown)}) = {result}"
+            # The maximum is one of the shown numbers: it is exact as shown.
+            return f"{name} = max({', '.join(taps)}) = {result}"
         if self.spec.mode == "avg":
-            count = len(taps)
-            return f"{name} = ({' + '.join(_wrapped(t) for t in taps)}) / {count} = {result}"
+            count = self.spec.kernel_size[0] * self.spec.kernel_size[1]
+            total = " + ".join(_wrapped(t) for t in taps)
+            return f"{name} = ({total}) / {count} {'=' if exact else '≈'} {result}"
+        exact = exact and self.weights_exact
         products = [f"{_wrapped(w)}·{_wrapped(t)}" for t, w in zip(taps, self.weights, strict=True)]
-        return f"{name} = {' + '.join(products)} = {result}"
+        return f"{name} = {' + '.join(products)} {'=' if exact else '≈'} {result}"
 
 
 def _wrapped(text: str) -> str:
