@@ -39,6 +39,12 @@ DEFAULT_MAX_FRAMES = 3000
 MAX_DURATION_MS = 655_350  # the longest GIF delay: 65535 centiseconds
 DEFAULT_DECIMALS = 2
 MAX_DECIMALS = 6
+# The views of one convolution (convgif.views computes them; named here so the
+# command line starts without importing numpy). DRAWN_VIEWS are those the
+# renderer draws: a view is added there when its figure builder lands.
+VIEWS = ("window", "im2col", "matrix", "scatter")
+DRAWN_VIEWS = ("window",)
+SYMBOL_VIEWS = ("im2col", "matrix")
 
 
 def _number(name: str, value: object, minimum: float, maximum: float | None = None) -> None:
@@ -111,6 +117,14 @@ class RenderOptions:
         (``y₁,₂ = 3·0 + 1·1 + … = 9``).
     decimals
         Decimals shown for values that are not whole numbers (0 to 6).
+    view
+        What the figure shows: ``window`` (the sliding window), ``im2col``
+        (the patch matrix), ``matrix`` (the convolution matrix ``C``, ``Cᵀ``
+        for a transposed spec) or ``scatter`` (a transposed convolution as
+        scatter-and-sum). See :mod:`convgif.views`.
+    symbols
+        Write symbols (``x₀₀``, ``w₀₀``) in the matrix cells instead of
+        numbers (``im2col`` and ``matrix`` views, without values).
 
     The layout defaults to ``oblique``, or ``flat`` for a figure with numbers,
     whose numbers read better upright (``layout`` set explicitly wins).
@@ -134,6 +148,8 @@ class RenderOptions:
     labels: bool = False
     equation: bool = True
     decimals: int = DEFAULT_DECIMALS
+    view: str = "window"
+    symbols: bool = False
 
     def __post_init__(self) -> None:
         if self.layout is not None and self.layout not in LAYOUTS:
@@ -147,7 +163,7 @@ class RenderOptions:
         if self.step is not None:
             _integer("step", self.step, 0)
         _integer("decimals", self.decimals, 0, MAX_DECIMALS)
-        for name in ("caption", "transparent", "numbers", "flip", "labels", "equation"):
+        for name in ("caption", "transparent", "numbers", "flip", "labels", "equation", "symbols"):
             if not isinstance(getattr(self, name), bool):
                 raise RenderError(f"--{name}: must be true or false, got {getattr(self, name)!r}")
         if self.seed is not None:
@@ -167,6 +183,19 @@ class RenderOptions:
                     f'{option}: must be inline values like "1,2;3,4", a .csv or .npy '
                     f"file, or rows of numbers, got {value!r}"
                 )
+        if self.view not in VIEWS:
+            raise RenderError(f"--view: must be one of {', '.join(VIEWS)}, got {self.view!r}")
+        if self.symbols and self.view not in SYMBOL_VIEWS:
+            raise RenderError(
+                f"--symbols: writes x₀₀, w₀₀ in a matrix's cells: use it with --view "
+                f"{' or '.join(SYMBOL_VIEWS)}, not {self.view}"
+            )
+        if self.symbols and self.shows_numbers:
+            raise RenderError(
+                "--symbols: writes symbols instead of numbers; leave out --numbers and "
+                "the value options (--seed, --input-values, --kernel-values, "
+                "--padding-mode, --flip)"
+            )
 
     @property
     def shows_numbers(self) -> bool:
@@ -193,8 +222,9 @@ def default_output(spec: ConvSpec, options: RenderOptions) -> Path:
 
     ``conv_i5_k3_p1_s2.gif`` for an animation, ``conv_i5_k3_p1_s2_step4.png``
     for a still of step 4. A figure with numbers says where they come from
-    (``_seed3``, ``_values``) and how they are padded and combined, so figures
-    of one spec with different numbers do not overwrite each other.
+    (``_seed3``, ``_values``) and how they are padded and combined, and a view
+    other than the window names itself (``_matrix``), so figures of one spec
+    with different numbers or views do not overwrite each other.
     """
     stem = spec.slug()
     if options.shows_numbers:
@@ -204,9 +234,19 @@ def default_output(spec: ConvSpec, options: RenderOptions) -> Path:
             stem += f"_{options.padding_mode}"
         if options.flip:
             stem += "_flip"
+    if options.view != "window":
+        stem += f"_{options.view}" + ("_symbols" if options.symbols else "")
     if options.step is None:
         return Path(stem + ".gif")
     return Path(f"{stem}_step{options.step}.png")
+
+
+def step_count(spec: ConvSpec, view: str = "window") -> int:
+    """Steps (frames) of a view: one per output cell, or per input cell for ``scatter``."""
+    if view == "scatter":
+        h, w = spec.input_size
+        return h * w * getattr(spec, "in_channels", 1)
+    return spec.step_count
 
 
 def check_frame_count(spec: ConvSpec, options: RenderOptions) -> None:
@@ -217,18 +257,43 @@ def check_frame_count(spec: ConvSpec, options: RenderOptions) -> None:
     RenderError
         Naming the option and how to raise the limit.
     """
+    count = step_count(spec, options.view)
     if options.step is not None:
-        if options.step >= spec.step_count:
+        if options.step >= count:
             raise RenderError(
-                f"--step: must be from 0 to {spec.step_count - 1} (this spec has "
-                f"{spec.step_count} steps), got {options.step}"
+                f"--step: must be from 0 to {count - 1} (this spec has "
+                f"{count} steps), got {options.step}"
             )
         return
-    if spec.step_count > options.max_frames:
+    if count > options.max_frames:
         raise RenderError(
-            f"--max-frames: this spec has {spec.step_count} steps (frames), more than the "
-            f"limit of {options.max_frames}; raise it with --max-frames {spec.step_count} "
+            f"--max-frames: this spec has {count} steps (frames), more than the "
+            f"limit of {options.max_frames}; raise it with --max-frames {count} "
             f"or draw one step with --step N"
+        )
+
+
+def check_view(spec: ConvSpec, options: RenderOptions) -> None:
+    """Refuse a view that does not apply to the spec, cannot be drawn legibly, or is not drawn.
+
+    Raises
+    ------
+    RenderError
+        One line starting with ``--view``.
+    """
+    if options.view == "window":
+        return
+    from convgif.views import check_legible
+    from convgif.views import check_view as check_applies
+
+    check_applies(spec, options.view, options.padding_mode)
+    check_legible(spec, options.view)
+    # The one guard on views without a figure builder yet: remove a view from
+    # it by adding the view to DRAWN_VIEWS when its builder lands.
+    if options.view not in DRAWN_VIEWS:
+        raise RenderError(
+            f"--view: the {options.view} view is not drawn yet; print it with "
+            f"convgif geometry --view {options.view}"
         )
 
 
@@ -330,6 +395,7 @@ def render_to_file(
         )
     suffixes = STILL_SUFFIXES if options.step is not None else ANIMATION_SUFFIXES
     path = check_output_path(path, suffixes, "--output")
+    check_view(spec, options)
     check_frame_count(spec, options)
     renderer = _renderer(spec, options)
     if options.step is None:
@@ -368,6 +434,7 @@ def render_frames(
     options = options if options is not None else RenderOptions()
     if options.step is not None:
         raise RenderError("--frames: writes every step; leave out --step")
+    check_view(spec, options)
     check_frame_count(spec, options)
     renderer = _renderer(spec, options)
     return write_frames(Path(directory), _Sized(renderer), palette=renderer.palette())

@@ -24,6 +24,7 @@ from convgif.api import (
     MAX_DECIMALS,
     MAX_DURATION_MS,
     PADDING_MODES,
+    VIEWS,
 )
 from convgif.errors import ConvgifError
 from convgif.spec import DEFAULTS, MODES, ConvSpec, option_name
@@ -202,6 +203,60 @@ max_frames_option = click.option(
 )
 
 
+# -- the views of one convolution (convgif.views) -------------------------------------
+view_option = click.option(
+    "--view",
+    type=click.Choice(VIEWS),
+    default="window",
+    show_default=True,
+    help="What to show: window (the sliding window), im2col (the patch matrix: one column "
+    "per window), matrix (the convolution matrix C, or Cᵀ for --transposed: output = "
+    "matrix · input, flattened), scatter (--transposed: each input cell, times the "
+    "kernel, added into the output).",
+)
+symbols_option = click.option(
+    "--symbols",
+    is_flag=True,
+    default=False,
+    help="Write x₀₀, w₀₀ in the matrix cells instead of numbers (--view im2col or matrix).",
+)
+
+
+def _echo_view(spec: ConvSpec, view: str, values: Any) -> None:
+    """The view as text: the matrix (numbers, or symbols without values), or scatter's steps."""
+    from convgif import views
+
+    given = values is not None
+    if view == "scatter":
+        steps = views.scatter(
+            spec, values.input if given else None, values.kernel if given else None
+        )
+        click.echo(f"scatter ({len(steps.steps)} steps, input cell -> output cells):")
+        for step in steps.steps:
+            targets = " ".join(f"({i},{j})" for i, j in step.targets) or "(none: cropped)"
+            click.echo(f"  {step.index}: ({step.input[0]},{step.input[1]}) -> {targets}")
+        return
+    views.check_json_size(spec, view)
+    if view == "im2col":
+        matrix: Any = views.im2col(
+            spec,
+            values.input if given else None,
+            padding_mode=values.padding_mode if given else "zeros",
+        )
+        title = "patch matrix (im2col)"
+    else:
+        matrix = views.convolution_matrix(
+            spec, values.kernel if given else None, flip=values.flip if given else False
+        )
+        title = (
+            "transposed convolution matrix (Cᵀ)" if spec.transposed else "convolution matrix (C)"
+        )
+    if matrix.values is not None:
+        _echo_table(title, matrix.values)
+    else:
+        _echo_texts(title, views.symbol_table(matrix))
+
+
 @click.group(cls=ConvgifGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="convgif")
 def cli() -> None:
@@ -219,6 +274,7 @@ def cli() -> None:
     "kernel_values, output_values).",
 )
 @max_frames_option
+@view_option
 def geometry(as_json: bool, **options: Any) -> None:
     """Print the output size, the drawn grid and every step of a convolution (and its values)."""
     from convgif.api import RenderOptions, check_frame_count, figure_values
@@ -227,6 +283,10 @@ def geometry(as_json: bool, **options: Any) -> None:
     spec = build_spec(options)
     max_frames = options.pop("max_frames")
     settings = RenderOptions(max_frames=max_frames, **options)
+    if settings.view != "window":
+        from convgif.views import check_view
+
+        check_view(spec, settings.view, settings.padding_mode)
     check_frame_count(spec, settings)
     layout = Geometry(spec)
     values = figure_values(spec, settings)
@@ -236,6 +296,10 @@ def geometry(as_json: bool, **options: Any) -> None:
             from convgif.values import values_to_json
 
             data.update(values_to_json(values))
+        if settings.view != "window":
+            from convgif.views import view_to_json
+
+            data.update(view_to_json(spec, settings.view, values))
         click.echo(json.dumps(data, separators=(",", ":")))
         return
     click.echo(layout.spec.describe())
@@ -248,15 +312,21 @@ def geometry(as_json: bool, **options: Any) -> None:
         for title, table in tables:
             if table is not None:
                 _echo_table(title, table)
+    if settings.view != "window":
+        _echo_view(spec, settings.view, values)
 
 
 def _echo_table(title: str, table: Any) -> None:
     """A table of values, right-aligned columns, as the figure writes them."""
     from convgif.values import format_value
 
-    texts = [[format_value(x) for x in row] for row in table]
+    _echo_texts(title, [[format_value(x) for x in row] for row in table])
+
+
+def _echo_texts(title: str, texts: list[list[str]]) -> None:
+    """A table of texts, right-aligned columns."""
     width = max(len(t) for row in texts for t in row)
-    click.echo(f"{title} ({table.shape[0]}x{table.shape[1]}):")
+    click.echo(f"{title} ({len(texts)}x{len(texts[0])}):")
     for row in texts:
         click.echo("  " + " ".join(t.rjust(width) for t in row))
 
@@ -365,6 +435,8 @@ def _echo_table(title: str, table: Any) -> None:
 )
 @max_frames_option
 @values_options(RENDER_NUMBERS_HELP)
+@view_option
+@symbols_option
 def render(
     output: Path | None,
     frames_dir: Path | None,

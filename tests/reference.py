@@ -350,3 +350,107 @@ def layout_of(spec: Any) -> Layout:
     if spec.transposed:
         return transposed_layout(*args, spec.output_padding)
     return direct_layout(*args)
+
+
+# -- channels, patch matrices and convolution matrices ------------------------
+
+
+def conv2d_groups_naive(
+    x: np.ndarray,
+    w: np.ndarray,
+    padding_sides: int | Sequence[int],
+    stride: int | Sequence[int],
+    dilation: int | Sequence[int],
+    groups: int,
+) -> np.ndarray:
+    """``conv2d`` with channels and groups, by loops over channel pairs.
+
+    ``x`` is ``C×H×W``, ``w`` is PyTorch's ``(M, C/groups, kh, kw)``; output
+    channel ``m`` reads the input channels of its group.
+    """
+    out_channels, in_per_group = w.shape[:2]
+    out_per_group = out_channels // groups
+    planes = []
+    for m in range(out_channels):
+        group = m // out_per_group
+        total = None
+        for c in range(in_per_group):
+            plane = conv2d_naive(
+                x[group * in_per_group + c], w[m, c], padding_sides, stride, dilation
+            )
+            total = plane if total is None else total + plane
+        planes.append(total)
+    return np.stack(planes)
+
+
+def conv_transpose2d_groups_naive(
+    x: np.ndarray,
+    w: np.ndarray,
+    padding_sides: int | Sequence[int],
+    stride: int | Sequence[int],
+    dilation: int | Sequence[int],
+    output_padding: int | Sequence[int],
+    groups: int,
+) -> np.ndarray:
+    """``conv_transpose2d`` with channels and groups, by loops over channel pairs.
+
+    ``x`` is ``C×H×W``, ``w`` is PyTorch's ``(C, M/groups, kh, kw)``; input
+    channel ``c`` scatters into the output channels of its group.
+    """
+    in_channels, out_per_group = w.shape[:2]
+    in_per_group = in_channels // groups
+    planes = []
+    for m in range(out_per_group * groups):
+        group, o = divmod(m, out_per_group)
+        total = None
+        for c in range(group * in_per_group, (group + 1) * in_per_group):
+            plane = conv_transpose2d_naive(
+                x[c], w[c, o], padding_sides, stride, dilation, output_padding
+            )
+            total = plane if total is None else total + plane
+        planes.append(total)
+    return np.stack(planes)
+
+
+def unfold_naive(
+    grid: np.ndarray,
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int],
+    dilation: int | Sequence[int],
+) -> np.ndarray:
+    """The patch matrix of an already padded ``C×Gh×Gw`` grid, by loops.
+
+    Row ``(c, a, b)`` row-major, column = window position row-major (counted by
+    sliding), as ``torch.nn.functional.unfold`` orders them.
+    """
+    kh, kw = as_pair(kernel_size)
+    sh, sw = as_pair(stride)
+    dh, dw = as_pair(dilation)
+    channels = grid.shape[0]
+    rows = _window_origins(grid.shape[1], kh, sh, dh)
+    cols = _window_origins(grid.shape[2], kw, sw, dw)
+    out = np.zeros((channels * kh * kw, len(rows) * len(cols)), dtype=grid.dtype)
+    for c in range(channels):
+        for a in range(kh):
+            for b in range(kw):
+                for i, top in enumerate(rows):
+                    for j, left in enumerate(cols):
+                        out[(c * kh + a) * kw + b, i * len(cols) + j] = grid[
+                            c, top + a * dh, left + b * dw
+                        ]
+    return out
+
+
+def matrix_of(operation: Any, input_shape: tuple[int, ...]) -> np.ndarray:
+    """The matrix of a linear map, column by column: its output for each unit input.
+
+    Column ``k`` is ``operation(e_k).flatten()``, ``e_k`` being 1 at flat index
+    ``k`` of an array of ``input_shape`` and 0 elsewhere.
+    """
+    size = int(np.prod(input_shape))
+    columns = []
+    for k in range(size):
+        unit = np.zeros(size)
+        unit[k] = 1.0
+        columns.append(np.asarray(operation(unit.reshape(input_shape)), dtype=float).ravel())
+    return np.stack(columns, axis=1)
