@@ -68,7 +68,7 @@ _SIZE_OPTIONS = (
     (
         "padding",
         "N|HxW|T,B,L,R|NAME",
-        "Zero padding: a number, per axis, per side, or valid, same, full.",
+        "Zero padding: a number, per axis, per side, or valid, same, full, causal.",
     ),
     ("stride", "N|HxW", "Stride."),
     ("dilation", "N|HxW", "Dilation (spacing of the kernel taps)."),
@@ -552,6 +552,61 @@ def gallery(
     )
     if failed:
         sys.exit(1)
+
+
+@cli.command()
+@click.option(
+    "--input-size",
+    default=str(DEFAULTS["input_size"]),
+    show_default=True,
+    metavar="N|HxW",
+    help="Input size (1xN for a 1-D signal).",
+)
+@click.option(
+    "--layer",
+    "layers",
+    multiple=True,
+    metavar="SPEC",
+    help="One layer, bottom first (repeat): key=value pairs separated by spaces, "
+    "keys kernel-size, stride, dilation, padding, mode with the values of the render "
+    'options, like "kernel-size=1x2 dilation=1x4 padding=causal"; missing keys take '
+    "the defaults.",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the layers, the receptive field and every step (each top cell's sources, "
+    "per-layer cells and links) as one JSON object.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File to write (stack figures are not drawn yet: use --json or the table).",
+)
+@max_frames_option
+def stack(
+    input_size: str, layers: tuple[str, ...], as_json: bool, output: Path | None, max_frames: int
+) -> None:
+    """Print a stack of layers' sizes and receptive fields (and, with --json, every step)."""
+    from convgif.errors import RenderError
+    from convgif.stack import StackGeometry, StackSpec
+
+    spec = StackSpec.parse(input_size, layers)
+    if output is not None:
+        raise RenderError("--output: stack figures are not drawn yet; use --json or the table")
+    if not as_json:
+        click.echo(spec.describe())
+        return
+    # The steps (one per top cell) are only computed for the JSON.
+    if spec.step_count > max_frames:
+        raise RenderError(
+            f"--max-frames: this stack has {spec.step_count} steps (top-layer cells), more "
+            f"than the limit of {max_frames}; raise it with --max-frames {spec.step_count}"
+        )
+    click.echo(json.dumps(StackGeometry(spec).to_dict(), separators=(",", ":")))
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ Pair = tuple[int, int]
 Sides = tuple[int, int, int, int]
 Mode = Literal["conv", "max", "avg"]
 
-PADDING_NAMES = ("valid", "same", "full")
+PADDING_NAMES = ("valid", "same", "full", "causal")
 MODES = ("conv", "max", "avg")
 DEFAULTS = {
     "input_size": 5,
@@ -141,19 +141,28 @@ def resolve_padding(
     ----------
     value
         An int, an ``(h, w)`` pair, a ``(top, bottom, left, right)`` 4-tuple, a
-        name (``valid``, ``same``, ``full``), or a string ``"N"``, ``"HxW"`` or
-        ``"T,B,L,R"``.
+        name (``valid``, ``same``, ``full``, ``causal``), or a string ``"N"``,
+        ``"HxW"`` or ``"T,B,L,R"``. ``causal`` pads ``d·(k−1)`` before only
+        (top and left), as Keras' ``Conv1D(padding="causal")``: at stride 1 the
+        output keeps the input's size and each output cell reads only input
+        cells at or above/left of its own position. On a ``1×N`` input with a
+        ``1×K`` kernel that is the 1-D left-only padding (the height's is 0).
 
     Returns
     -------
     sides, name
         The resolved padding and the name it was given by, if any.
     """
-    form = "a non-negative integer, HxW, T,B,L,R, or one of valid, same, full"
+    form = "a non-negative integer, HxW, T,B,L,R, or one of valid, same, full, causal"
     if isinstance(value, str):
         text = value.strip().lower()
         if text == "valid":
             return (0, 0, 0, 0), "valid"
+        if text == "causal":
+            if transposed:
+                raise _fail("padding", "'causal' is for a direct convolution, not a transposed one")
+            ph, pw = (d * (k - 1) for d, k in zip(dilation, kernel_size, strict=True))
+            return (ph, 0, pw, 0), "causal"
         if text == "full":
             ph, pw = (d * (k - 1) for d, k in zip(dilation, kernel_size, strict=True))
             return (ph, ph, pw, pw), "full"
@@ -201,7 +210,7 @@ class ConvSpec:
         ``(height, width)``; an int or ``"N"`` means square, ``"HxW"`` is read.
     padding
         Per side ``(top, bottom, left, right)``, ``(h, w)``, an int, or one of
-        ``valid``, ``same``, ``full``. For a transposed convolution it is the
+        ``valid``, ``same``, ``full``, ``causal``. For a transposed convolution it is the
         padding argument of ``conv_transpose2d`` (rows/columns cropped from the
         full output), per side where asymmetric.
     transposed
@@ -305,6 +314,12 @@ class ConvSpec:
     def _validate_pooling(self) -> None:
         if self.transposed:
             raise _fail("transposed", f"pooling (--mode {self.mode}) has no transposed form")
+        if self.padding_name == "causal":
+            # PyTorch's pooling pads at most half the window, so causal padding
+            # (d·(k−1) before) would only work for 2-wide windows: refuse it.
+            raise _fail(
+                "padding", f"'causal' is for convolutions, not pooling (--mode {self.mode})"
+            )
         if self.mode == "avg" and self.dilation != (1, 1):
             raise _fail("dilation", "average pooling has no dilation (PyTorch's avg_pool2d)")
         t, b, left, r = self.padding
