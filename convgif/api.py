@@ -99,6 +99,10 @@ class RenderOptions:
     flip
         Compute a true convolution (kernel flipped in the window) instead of
         the frameworks' cross-correlation; direct convolutions only.
+    bias
+        A bias added to each output channel: ``"random"`` (small integers
+        from ``seed``), or one value per output channel (inline ``"1,-1"``,
+        a ``.csv`` or ``.npy`` file, or a list / an array). Convolutions only.
 
     The layout defaults to ``oblique``, or ``flat`` for a figure with numbers,
     whose numbers read better upright (``layout`` set explicitly wins).
@@ -119,6 +123,7 @@ class RenderOptions:
     kernel_values: str | Path | Sequence[Sequence[float]] | Any | None = None
     padding_mode: str = "zeros"
     flip: bool = False
+    bias: str | Path | Sequence[float] | Any | None = None
 
     def __post_init__(self) -> None:
         if self.layout is not None and self.layout not in LAYOUTS:
@@ -151,6 +156,13 @@ class RenderOptions:
                     f'{option}: must be inline values like "1,2;3,4", a .csv or .npy '
                     f"file, or rows of numbers, got {value!r}"
                 )
+        if isinstance(self.bias, (bool, int, float, bytes)) or (
+            isinstance(self.bias, str) and not self.bias.strip()
+        ):
+            raise RenderError(
+                f'--bias: must be "random", inline values like "1,-1" (one per output '
+                f"channel), a .csv or .npy file, or a list of numbers, got {self.bias!r}"
+            )
 
     @property
     def shows_numbers(self) -> bool:
@@ -162,6 +174,7 @@ class RenderOptions:
             or self.kernel_values is not None
             or self.padding_mode != "zeros"
             or self.flip
+            or self.bias is not None
         )
 
     @property
@@ -184,6 +197,8 @@ def default_output(spec: ConvSpec, options: RenderOptions) -> Path:
     if options.shows_numbers:
         given = options.input_values is not None or options.kernel_values is not None
         stem += "_values" if given else f"_seed{options.seed or 0}"
+        if options.bias is not None:
+            stem += "_bias"
         if options.padding_mode != "zeros":
             stem += f"_{options.padding_mode}"
         if options.flip:
@@ -236,7 +251,32 @@ def figure_values(spec: ConvSpec, options: RenderOptions) -> Values | None:
         seed=0 if options.seed is None else options.seed,
         padding_mode=options.padding_mode,
         flip=options.flip,
+        bias=options.bias,
     )
+
+
+def check_drawable(spec: ConvSpec, options: RenderOptions) -> None:
+    """Refuse what the renderer cannot draw yet: channels and a bias.
+
+    The current renderer draws one input and one output plane; a figure with
+    channels or a bias would silently leave them out.
+
+    Raises
+    ------
+    RenderError
+        Naming the option (``convgif geometry`` computes these figures' steps
+        and values).
+    """
+    if not spec.is_single_channel:
+        option = "--in-channels" if spec.in_channels != 1 else "--out-channels"
+        raise RenderError(
+            f"{option}: figures with channels ({spec.in_channels} in, {spec.out_channels} "
+            f"out) are not drawn yet; `convgif geometry` gives their steps and values"
+        )
+    if options.bias is not None:
+        raise RenderError(
+            "--bias: figures with a bias are not drawn yet; `convgif geometry` gives their values"
+        )
 
 
 def _renderer(spec: ConvSpec, options: RenderOptions) -> Renderer:
@@ -294,6 +334,7 @@ def render_to_file(
     from convgif.writers import ANIMATION_SUFFIXES, STILL_SUFFIXES, check_output_path
 
     options = options if options is not None else RenderOptions()
+    check_drawable(spec, options)
     path = Path(output) if output is not None else default_output(spec, options)
     suffix = path.suffix.lower()
     if options.step is None and suffix in STILL_SUFFIXES and suffix not in ANIMATION_SUFFIXES:
@@ -339,6 +380,7 @@ def render_frames(
     from convgif.writers import write_frames
 
     options = options if options is not None else RenderOptions()
+    check_drawable(spec, options)
     if options.step is not None:
         raise RenderError("--frames: writes every step; leave out --step")
     check_frame_count(spec, options)
