@@ -87,8 +87,10 @@ class RenderOptions:
         ``input_values`` / ``kernel_values`` are not given; None means 0
         (giving a seed turns the numbers on).
     input_values, kernel_values
-        The input (``H×W``) and the kernel's weights (``kh×kw``, PyTorch's
-        weight for the operation): inline text ``"1,2;3,4"``, a path to a
+        The input (``H×W``; ``C×H×W`` with channels) and the kernel's weights
+        (``kh×kw``; with channels the 4-D :attr:`ConvSpec.weight_shape`;
+        PyTorch's weight for the operation): inline text ``"1,2;3,4"``
+        (channels separated by ``|``, filters by ``||``), a path to a
         ``.csv`` or ``.npy`` file, or nested lists / an array. Checked against
         the spec's sizes before anything is drawn.
     padding_mode

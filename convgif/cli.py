@@ -311,7 +311,7 @@ def cli() -> None:
     "as_json",
     is_flag=True,
     help="Print every step as one JSON object (with the values: input_values, "
-    "kernel_values, output_values).",
+    "kernel_values, output_values, bias_values).",
 )
 @max_frames_option
 def geometry(as_json: bool, **options: Any) -> None:

@@ -31,6 +31,9 @@ DEFAULTS = {
     "output_padding": 0,
 }
 CHANNEL_FIELDS = ("in_channels", "out_channels", "groups")
+# More channels than any figure can show; the bound keeps every step's list of
+# input channels (and the JSON) small.
+MAX_CHANNELS = 1024
 
 # Signs are accepted by the patterns so that "-1" is reported as breaking the
 # minimum ("must not be negative") rather than as malformed.
@@ -118,6 +121,8 @@ def parse_count(value: object, name: str) -> int:
         raise _fail(name, f"must be a positive integer, got {_describe_value(value)}")
     if int(number) < 1:
         raise _fail(name, f"must be at least 1, got {int(number)}")
+    if int(number) > MAX_CHANNELS:
+        raise _fail(name, f"must be at most {MAX_CHANNELS}, got {int(number)}")
     return int(number)
 
 
