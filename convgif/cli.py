@@ -342,7 +342,7 @@ def geometry(as_json: bool, **options: Any) -> None:
         tables.append(("output values", values.output))
         for title, table in tables:
             if table is not None:
-                _echo_tables(title, table)
+                _echo_tables(title, table, spec)
         if values.bias is not None:
             from convgif.values import format_value
 
@@ -350,14 +350,21 @@ def geometry(as_json: bool, **options: Any) -> None:
             click.echo(f"bias values ({len(values.bias)}, one per output channel): {bias}")
 
 
-def _echo_tables(title: str, array: Any) -> None:
-    """One table per 2-D plane of ``array``, titled with its channel (and filter)."""
+def _echo_tables(title: str, array: Any, spec: ConvSpec) -> None:
+    """One table per 2-D plane of ``array``, titled with its channel (or filter)."""
     if array.ndim == 2:
         _echo_table(title, array)
         return
-    names = ("channel",) if array.ndim == 3 else ("filter", "channel")
     for index in itertools.product(*(range(n) for n in array.shape[:-2])):
-        where = ", ".join(f"{name} {i}" for name, i in zip(names, index, strict=True))
+        if len(index) == 1:
+            where = f"channel {index[0]}"
+        elif spec.transposed:
+            # conv_transpose2d's weight is (input channel, output channel within its group).
+            c, k = index
+            out = spec.out_channels_of(c)[k]
+            where = f"input channel {c} → output channel {out}"
+        else:
+            where = f"filter {index[0]}, channel {index[1]}"
         _echo_table(f"{title}, {where}", array[index])
 
 

@@ -706,5 +706,9 @@ def test_cli_text_output_names_the_channels():
     assert "kernel values, filter 2, channel 1 (2x2):" in text
     assert "output values, channel 2 (2x2):" in text
     assert "bias values (3, one per output channel):" in text
+    transposed = run("geometry", "--in-channels", "2", "--out-channels", "4", "--groups", "2",
+                     "--transposed", "--numbers", "--kernel-size", "2").stdout  # fmt: skip
+    assert "kernel values, input channel 1 → output channel 3 (2x2):" in transposed
+    assert "input channel 1 → output channel 1" not in transposed  # another group
     plain = run("geometry", "--numbers").stdout
     assert "channel" not in plain and "input values (5x5):" in plain
