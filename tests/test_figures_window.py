@@ -243,8 +243,8 @@ def test_the_grids_and_every_steps_window_are_the_references(spec: ConvSpec) -> 
         (ConvSpec(input_size=(4, 6), kernel_size=3), ("input 4×6", "output 2×4"), "conv"),
         (ConvSpec(input_size=3, kernel_size=3, padding=1, stride=2, transposed=True,
                   output_padding=1),
-         ("transposed conv's input 3×3 (drawn 8×8: zeros inserted, padded)",
-          "transposed conv's output 6×6"), "transposed conv"),
+         ("input 3×3 of the transposed conv\n(drawn 8×8: zeros inserted, padded)",
+          "output 6×6 of the transposed conv"), "transposed conv"),
     ],
 )  # fmt: skip
 def test_labels_caption_and_title_say_what_is_drawn(
