@@ -418,6 +418,11 @@ def _write_figure(
             f"--output: {suffix} is for a still; add --step N to draw one step, or write "
             f"the animation as .gif, .png (APNG) or .webp"
         )
+    if options.step is not None and suffix not in STILL_SUFFIXES:
+        raise RenderError(
+            f"--step: draws one still, written as .png, .svg or .pdf, not "
+            f"{suffix or 'a file without a suffix'}; leave out --step to write the animation"
+        )
     suffixes = STILL_SUFFIXES if options.step is not None else ANIMATION_SUFFIXES
     path = check_output_path(path, suffixes, "--output")
     check()

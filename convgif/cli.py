@@ -180,8 +180,31 @@ def _add_values_options(command: F, numbers_help: str) -> F:
     return command
 
 
+def _sizes_from_values(options: dict[str, Any]) -> None:
+    """Take ``--input-size`` / ``--kernel-size`` from the values' shapes when not given.
+
+    Given both, they must agree: the values' reader checks that, naming the option.
+    """
+    context = click.get_current_context()
+    for values_key, size_key in (("input_values", "input_size"), ("kernel_values", "kernel_size")):
+        source = options.get(values_key)
+        given = context.get_parameter_source(size_key) != click.core.ParameterSource.DEFAULT
+        if source is None or given:
+            continue
+        from convgif.values import parse_values
+
+        shape = parse_values(source, "--" + values_key.replace("_", "-")).shape
+        options[size_key] = f"{shape[-2]}x{shape[-1]}"
+
+
 def build_spec(options: dict[str, Any]) -> ConvSpec:
-    """Make the spec from the parsed options (and pop them from ``options``)."""
+    """Make the spec from the parsed options (and pop them from ``options``).
+
+    The input and kernel sizes default to the shapes of ``--input-values`` and
+    ``--kernel-values`` where those are given and the sizes are not.
+    """
+    if "input_values" in options:
+        _sizes_from_values(options)
     return ConvSpec(
         input_size=options.pop("input_size"),
         kernel_size=options.pop("kernel_size"),
@@ -511,7 +534,9 @@ def render(
     "gallery_file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="The gallery TOML.  [default: templates/gallery.toml]",
+    help="The gallery TOML.  [default: gallery.toml of the templates folder: "
+    "$CONVGIF_TEMPLATES if set, else the one installed with convgif, else the source "
+    "checkout's templates/]",
 )
 def gallery(
     out_dir: Path,
