@@ -264,6 +264,25 @@ def _renderer(spec: ConvSpec, options: RenderOptions) -> Renderer:
     return Renderer(spec, style, layers=[NumbersLayer(values)])
 
 
+def _step_texts(renderer: Renderer) -> list[str] | None:
+    """The text of each step (its equation, with numbers) for the HTML player; None: none."""
+    return None
+
+
+def player_arguments(spec: ConvSpec, options: RenderOptions, renderer: Renderer) -> dict[str, Any]:
+    """The HTML player's arguments for a figure, besides its frames.
+
+    One place for ``-o fig.html`` and the notebook's inline player.
+    """
+    return {
+        "duration_ms": options.duration_ms,
+        "step_texts": _step_texts(renderer),
+        "alt": f"convgif animation: {spec.parameters_text()}",
+        "palette": renderer.palette(),
+        "transparent": options.transparent,
+    }
+
+
 def render_to_file(
     spec: ConvSpec, output: str | Path | None, options: RenderOptions | None = None
 ) -> Written:
@@ -274,9 +293,10 @@ def render_to_file(
     spec
         The convolution.
     output
-        The file; its suffix picks the format: ``.gif``, ``.png`` (APNG) or
-        ``.webp`` for an animation; ``.png``, ``.svg`` or ``.pdf`` for a still.
-        None: :func:`default_output` in the current directory.
+        The file; its suffix picks the format: ``.gif``, ``.png`` (APNG),
+        ``.webp``, ``.mp4`` or ``.webm`` (video) or ``.html`` (a player that can
+        pause and step) for an animation; ``.png``, ``.svg`` or ``.pdf`` for a
+        still. None: :func:`default_output` in the current directory.
     options
         How to draw it.
 
@@ -291,20 +311,40 @@ def render_to_file(
         Before anything is drawn or written (one-line messages naming the
         option).
     """
-    from convgif.writers import ANIMATION_SUFFIXES, STILL_SUFFIXES, check_output_path
+    from convgif.writers import (
+        ANIMATION_SUFFIXES,
+        PLAYER_SUFFIXES,
+        STILL_SUFFIXES,
+        VIDEO_SUFFIXES,
+        check_output_path,
+    )
 
     options = options if options is not None else RenderOptions()
     path = Path(output) if output is not None else default_output(spec, options)
     suffix = path.suffix.lower()
-    if options.step is None and suffix in STILL_SUFFIXES and suffix not in ANIMATION_SUFFIXES:
+    animations = ANIMATION_SUFFIXES + VIDEO_SUFFIXES + PLAYER_SUFFIXES
+    if options.step is None and suffix in STILL_SUFFIXES and suffix not in animations:
         raise RenderError(
             f"--output: {suffix} is for a still; add --step N to draw one step, or write "
-            f"the animation as .gif, .png (APNG) or .webp"
+            f"the animation as .gif, .png (APNG), .webp, .mp4, .webm or .html"
         )
-    suffixes = STILL_SUFFIXES if options.step is not None else ANIMATION_SUFFIXES
+    suffixes = STILL_SUFFIXES if options.step is not None else animations
     path = check_output_path(path, suffixes, "--output")
+    if options.transparent and suffix in VIDEO_SUFFIXES:
+        raise RenderError(
+            f"--transparent: {suffix} video has no transparency; write .png (APNG), .webp "
+            f"or .html, or leave out --transparent"
+        )
     check_frame_count(spec, options)
     renderer = _renderer(spec, options)
+    if options.step is None and suffix in VIDEO_SUFFIXES:
+        from convgif.writers import write_video
+
+        return write_video(path, renderer.frames(), duration_ms=options.duration_ms)
+    if options.step is None and suffix in PLAYER_SUFFIXES:
+        from convgif.player import write_player
+
+        return write_player(path, renderer.frames(), **player_arguments(spec, options, renderer))
     if options.step is None:
         from convgif.writers import write_animation
 
