@@ -40,7 +40,8 @@ logger = logging.getLogger(__name__)
 _BUILD_CHOOSES = ("output", "frames_dir")  # the build names the file
 
 
-class convgif_figure(nodes.General, nodes.Element):  # noqa: N801 - docutils names nodes so
+# Lower case, as docutils names its node classes.
+class convgif_figure(nodes.General, nodes.Element):
     """A figure to render when the document is written: its arguments, alt and still step."""
 
 
