@@ -1113,6 +1113,7 @@ _VIDEO_COMMON = (
 # at CRF 14 to 23 alike). The veryslow preset's long motion search and 16 reference
 # frames follow the sliding window: half the bytes of the medium preset on a 16x16
 # figure, for twice the time. +faststart puts the index first (plays while loading).
+# VP9: speed 2 is 30 % faster than 1 for 3 % more bytes; 4 makes 30 % more bytes.
 _VIDEO_ENCODERS: dict[str, tuple[str, tuple[str, ...]]] = {
     ".mp4": (
         "libx264",
@@ -1120,7 +1121,7 @@ _VIDEO_ENCODERS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     ".webm": (
         "libvpx-vp9",
-        ("-crf", "20", "-b:v", "0", "-row-mt", "0", "-deadline", "good", "-cpu-used", "1"),
+        ("-crf", "20", "-b:v", "0", "-row-mt", "0", "-deadline", "good", "-cpu-used", "2"),
     ),
 }
 
