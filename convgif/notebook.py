@@ -106,18 +106,16 @@ class Animation:
         return render_to_file(self.spec, Path(path), self.options)
 
     def _repr_html_(self) -> str:
+        """The HTML player (Jupyter shows it inline)."""
         from convgif.player import player_html
 
         arguments = player_arguments(self.spec, self.options, self._renderer)
-        if self.options.step is not None:
-            texts = arguments["step_texts"]
-            arguments["step_texts"] = None if texts is None else [texts[self.options.step]]
-        return player_html(self._frame_source(), **arguments)
-
-    def _frame_source(self):  # type: ignore[no-untyped-def]
-        if self.options.step is not None:
-            return iter([self._renderer.frame(self.options.step)])
-        return self._renderer.frames()
+        step = self.options.step
+        if step is None:
+            return player_html(self._renderer.frames(), **arguments)
+        texts = arguments["step_texts"]
+        arguments["step_texts"] = None if texts is None else [texts[step]]
+        return player_html([self._renderer.frame(step)], **arguments)
 
     def __repr__(self) -> str:
         width, height = self.size_px

@@ -281,7 +281,7 @@ def player_html(
     )
     parts = [
         f'<div class="convgif-player" data-convgif-player="1" tabindex="0" '
-        f'aria-roledescription="animation player" aria-label="{alt_text}">',
+        f'role="group" aria-roledescription="animation player" aria-label="{alt_text}">',
         f"<style>{_STYLE}</style>",
         f'<img src="{still}" alt="{alt_text}" width="{data["width"]}" height="{data["height"]}">',
         '<div class="convgif-controls" hidden>',

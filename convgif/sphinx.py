@@ -11,8 +11,10 @@ by the ``render`` command itself (every option, the same errors), less
 ``--output`` and ``--frames``, which the build chooses. HTML builders get the
 animation (a GIF; a PNG with ``--step``); LaTeX builders a still PDF of one
 step: ``--step`` when given, else the ``:latex-step:`` option, else the middle
-step. Other builders write the alt text. Figures are written once per build
-folder, named by a hash of their options and convgif's version.
+step. Other builders write the alt text. Files the options name (``--theme
+FILE``, ``--input-values FILE``) are found next to the page, and the page is
+rebuilt when they change. Figures are written once per build folder, named by
+a hash of their options, the files they name and convgif's version.
 
 Sphinx is an optional extra (``pip install convgif[sphinx]``).
 """
@@ -52,6 +54,19 @@ def _parse(arguments: list[str]) -> click.Context:
     return render.make_context("convgif render", list(arguments))
 
 
+def _files(arguments: list[str], folder: Path) -> list[Path]:
+    """The arguments that name files in ``folder`` (a theme, values): their paths."""
+    found = []
+    for argument in arguments:
+        if argument.startswith("-"):
+            continue
+        path = folder / argument
+        with contextlib.suppress(OSError):
+            if path.is_file():
+                found.append(path)
+    return found
+
+
 def _middle_step(context: click.Context) -> int:
     from convgif.cli import build_spec
 
@@ -86,8 +101,12 @@ class ConvgifDirective(SphinxDirective):
             if context.params.get(name) is not None:
                 option = "--output" if name == "output" else "--frames"
                 raise self.error(f"convgif: {option}: the build names the file; leave it out")
+        folder = Path(self.env.doc2path(self.env.docname)).parent
+        for path in _files(arguments, folder):
+            self.env.note_dependency(str(path))  # the page is rebuilt when the file changes
         node = convgif_figure()
         node["arguments"] = arguments
+        node["folder"] = str(folder)
         node["alt"] = self.options.get("alt")
         node["latex_step"] = self.options.get("latex-step")
         self.set_source_info(node)
@@ -117,6 +136,7 @@ def _render(node: convgif_figure, folder: Path, still: bool) -> tuple[Path, str]
     from convgif.cli import build_spec, render
 
     arguments = list(node["arguments"])
+    source = Path(node["folder"])
     context = _parse(arguments)
     asked_step = context.params.get("step") is not None
     if asked_step:
@@ -127,14 +147,17 @@ def _render(node: convgif_figure, folder: Path, still: bool) -> tuple[Path, str]
         suffix = ".pdf"
     else:
         suffix = ".gif"
-    key = "\0".join([__version__, *arguments, suffix])
-    target = folder / f"convgif-{hashlib.sha256(key.encode()).hexdigest()[:16]}{suffix}"
+    key = hashlib.sha256("\0".join([__version__, *arguments, suffix]).encode())
+    for path in _files(arguments, source):
+        key.update(path.read_bytes())
+    target = folder / f"convgif-{key.hexdigest()[:16]}{suffix}"
     alt = node["alt"] or f"convgif animation: {build_spec(dict(context.params)).parameters_text()}"
     if not target.exists():
         folder.mkdir(parents=True, exist_ok=True)
-        context = _parse([*arguments, "--output", str(target)])
-        with context, contextlib.redirect_stdout(io.StringIO()):  # it prints the path
-            render.invoke(context)
+        context = _parse([*arguments, "--output", str(target.resolve())])
+        # Files named in the options are found next to the page, as images are.
+        with contextlib.chdir(source), context, contextlib.redirect_stdout(io.StringIO()):
+            render.invoke(context)  # (it prints the path written)
     return target, alt
 
 

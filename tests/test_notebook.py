@@ -60,8 +60,8 @@ def test_import_convgif_loads_no_drawing_library() -> None:
         ({**SMALL, "step": 2, "seed": 3}, [*SMALL_ARGS, "--step", "2", "--seed", "3"], "fig.svg"),
         ({**SMALL, "duration_ms": 300}, [*SMALL_ARGS, "--duration-ms", "300"], "fig.html"),
         (
-            {**SMALL, "transposed": True, "stride": 2},
-            [*SMALL_ARGS, "--transposed", "--stride", "2"],
+            {"input_size": 2, "transposed": True, "stride": 2},  # 25 steps
+            ["--input-size", "2", "--transposed", "--stride", "2"],
             "fig.png",
         ),
     ],
@@ -145,6 +145,24 @@ def test_a_bad_value_is_the_clis_error(tmp_path: Path, options, args) -> None:
     with pytest.raises(ConvgifError) as caught:
         convgif.animate(**{**SMALL, **options})
     assert f"convgif: error: {caught.value}" == result.stderr.strip()
+
+
+@pytest.mark.parametrize(
+    ("options", "option"),
+    [
+        ({"duration_ms": 0}, "--duration-ms"),
+        ({"seed": -1}, "--seed"),
+        ({"layout": "x"}, "--layout"),
+    ],
+)
+def test_values_the_cli_checks_while_parsing_are_refused_naming_the_option(
+    tmp_path: Path, options, option: str
+) -> None:
+    # click's own range and choice checks word these differently; both name the option.
+    result, _ = cli_render(tmp_path, *SMALL_ARGS, f"{option}={next(iter(options.values()))}")
+    assert result.exit_code == 2 and result.stderr.startswith(f"convgif: error: {option}: ")
+    with pytest.raises(ConvgifError, match=f"^{option}: "):
+        convgif.animate(**{**SMALL, **options})
 
 
 def test_in_a_real_kernel_the_output_is_the_player(tmp_path: Path) -> None:

@@ -107,6 +107,20 @@ def test_latex_builds_get_a_still(tmp_path: Path) -> None:
     assert re.search(r"\\caption\{Padding 1, \\sphinxstyleemphasis\{stride\} 2\.\}", tex)
 
 
+def test_files_in_the_options_are_found_next_to_the_page(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "values.csv").write_text("1,2,0\n0,1,3\n2,2,1\n")
+    page = (
+        "Values\n======\n\n.. convgif:: --input-size 3 --kernel-size 2 --input-values values.csv\n"
+    )
+    output, warnings = build(tmp_path, "html", page)
+    assert warnings == ""
+    (source_name,) = re.findall(r'<img src="([^"]+)"', (output / "index.html").read_text())
+    inline = ("--input-size", "3", "--kernel-size", "2", "--input-values", "1,2,0;0,1,3;2,2,1")
+    assert (output / source_name).read_bytes() == rendered(tmp_path, *inline, ".gif")
+
+
 def test_text_builds_get_the_alt_text(tmp_path: Path) -> None:
     output, warnings = build(tmp_path, "text")
     assert warnings == ""
