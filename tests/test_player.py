@@ -232,7 +232,7 @@ def browser():
     if not CHROMIUM.exists():
         pytest.skip(
             f"no Chromium at {CHROMIUM}: install Debian's chromium package "
-            "(apt-get install chromium) to run the player in a browser; .ci/run does"
+            "(make chromium, as root) to run the player in a browser; .ci/run does"
         )
     sync_api = pytest.importorskip(
         "playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')"
