@@ -407,6 +407,27 @@ def _figure_renderer(figure: Figure, options: RenderOptions) -> Renderer:
     return Renderer(figure, style)
 
 
+def _step_texts(renderer: Renderer) -> list[str] | None:
+    """The text of each step (its equation, with numbers) for the HTML player; None: none."""
+    if renderer.equations is None:
+        return None
+    return [step.equation or "" for step in renderer.figure.steps]
+
+
+def player_arguments(options: RenderOptions, renderer: Renderer) -> dict[str, Any]:
+    """The HTML player's arguments for a figure, besides its frames.
+
+    One place for ``-o fig.html`` and the notebook's inline player.
+    """
+    return {
+        "duration_ms": options.duration_ms,
+        "step_texts": _step_texts(renderer),
+        "alt": f"convgif animation: {renderer.figure.title}",
+        "palette": renderer.palette(),
+        "transparent": options.transparent,
+    }
+
+
 def render_to_file(
     spec: ConvSpec, output: str | Path | None, options: RenderOptions | None = None
 ) -> Written:
@@ -417,9 +438,10 @@ def render_to_file(
     spec
         The convolution.
     output
-        The file; its suffix picks the format: ``.gif``, ``.png`` (APNG) or
-        ``.webp`` for an animation; ``.png``, ``.svg`` or ``.pdf`` for a still.
-        None: :func:`default_output` in the current directory.
+        The file; its suffix picks the format: ``.gif``, ``.png`` (APNG),
+        ``.webp``, ``.mp4`` or ``.webm`` (video) or ``.html`` (a player that can
+        pause and step) for an animation; ``.png``, ``.svg`` or ``.pdf`` for a
+        still. None: :func:`default_output` in the current directory.
     options
         How to draw it.
 
@@ -453,23 +475,43 @@ def _write_figure(
     Everything that can be refused is refused before the figure is drawn:
     the path and its suffix first, then ``check``, then the figure's layout.
     """
-    from convgif.writers import ANIMATION_SUFFIXES, STILL_SUFFIXES, check_output_path
+    from convgif.writers import (
+        ANIMATION_SUFFIXES,
+        PLAYER_SUFFIXES,
+        STILL_SUFFIXES,
+        VIDEO_SUFFIXES,
+        check_output_path,
+    )
 
     suffix = path.suffix.lower()
-    if options.step is None and suffix in STILL_SUFFIXES and suffix not in ANIMATION_SUFFIXES:
+    animations = ANIMATION_SUFFIXES + VIDEO_SUFFIXES + PLAYER_SUFFIXES
+    if options.step is None and suffix in STILL_SUFFIXES and suffix not in animations:
         raise RenderError(
             f"--output: {suffix} is for a still; add --step N to draw one step, or write "
-            f"the animation as .gif, .png (APNG) or .webp"
+            f"the animation as .gif, .png (APNG), .webp, .mp4, .webm or .html"
         )
     if options.step is not None and suffix not in STILL_SUFFIXES:
         raise RenderError(
             f"--step: draws one still, written as .png, .svg or .pdf, not "
             f"{suffix or 'a file without a suffix'}; leave out --step to write the animation"
         )
-    suffixes = STILL_SUFFIXES if options.step is not None else ANIMATION_SUFFIXES
+    suffixes = STILL_SUFFIXES if options.step is not None else animations
     path = check_output_path(path, suffixes, "--output")
+    if options.transparent and suffix in VIDEO_SUFFIXES:
+        raise RenderError(
+            f"--transparent: {suffix} video has no transparency; write .png (APNG), .webp "
+            f"or .html, or leave out --transparent"
+        )
     check()
     renderer = _figure_renderer(build(), options)
+    if options.step is None and suffix in VIDEO_SUFFIXES:
+        from convgif.writers import write_video
+
+        return write_video(path, renderer.frames(), duration_ms=options.duration_ms)
+    if options.step is None and suffix in PLAYER_SUFFIXES:
+        from convgif.player import write_player
+
+        return write_player(path, renderer.frames(), **player_arguments(options, renderer))
     if options.step is None:
         from convgif.writers import write_animation
 
