@@ -16,13 +16,17 @@ Written(path=PosixPath('conv_i5_k3_p1_s2.gif'), frame_count=9, size_bytes=...)
 from __future__ import annotations
 
 import math
+import numbers
+import operator
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from convgif.errors import RenderError
-from convgif.spec import ConvSpec
+from convgif.inputs import excerpt
+from convgif.spec import ArgumentTypeError, ConvSpec, is_boolean, is_integer
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; the heavy modules load lazily
     from convgif.render import Renderer
@@ -35,21 +39,34 @@ LAYOUTS = ("oblique", "flat")
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 DEFAULT_DURATION_MS = 1000
 DEFAULT_MAX_FRAMES = 3000
+# The drawn grid's cells plus every step's window taps: what `geometry --json` lists
+# and what a figure's values and frames cost. A 1000x1000 grid, or 3000 steps of a
+# 18x18 kernel; the gallery's largest figure lists under 2000.
+DEFAULT_MAX_CELLS = 1_000_000
 MAX_DURATION_MS = 655_350  # the longest GIF delay: 65535 centiseconds
 
 
-def _number(name: str, value: object, minimum: float, maximum: float | None = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise RenderError(f"--{name}: must be a number, got {value!r}")
-    if not math.isfinite(value) or value < minimum or (maximum is not None and value > maximum):
+def _number(name: str, value: object, minimum: float, maximum: float | None = None) -> float:
+    """``value`` as a float (numpy scalars too), in range and finite."""
+    if is_boolean(value) or not isinstance(value, numbers.Real):
+        raise RenderError(f"--{name}: must be a number, got {excerpt(value)}")
+    number = float(value)
+    if not math.isfinite(number) or number < minimum or (maximum is not None and number > maximum):
         bound = f"from {minimum:g} to {maximum:g}" if maximum is not None else f">= {minimum:g}"
-        raise RenderError(f"--{name}: must be {bound}, got {value}")
+        raise RenderError(f"--{name}: must be {bound}, got {number:g}")
+    return number
 
 
-def _integer(name: str, value: object, minimum: int, maximum: int | None = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise RenderError(f"--{name}: must be a whole number, got {value!r}")
-    _number(name, value, minimum, maximum)
+def _integer(name: str, value: object, minimum: int, maximum: int | None = None) -> int:
+    """``value`` as an int (numpy integer scalars too), in range."""
+    if not is_integer(value):
+        raise RenderError(f"--{name}: must be a whole number, got {excerpt(value)}")
+    number = operator.index(value)  # type: ignore[arg-type]
+    if number < minimum or (maximum is not None and number > maximum):
+        bound = f"from {minimum} to {maximum}" if maximum is not None else f">= {minimum}"
+        shown = number if number.bit_length() < 64 else "a larger number"
+        raise RenderError(f"--{name}: must be {bound}, got {shown}")
+    return number
 
 
 @dataclass(frozen=True)
@@ -74,6 +91,9 @@ class RenderOptions:
         Transparent background.
     max_frames
         Refuse specs with more steps than this.
+    max_cells
+        Refuse specs whose drawn grid's cells plus every step's window taps
+        are more than this (see :func:`cell_count`).
     step
         Render only this step (0-based, row-major over the output) as a still.
     numbers
@@ -119,27 +139,37 @@ class RenderOptions:
     kernel_values: str | Path | Sequence[Sequence[float]] | Any | None = None
     padding_mode: str = "zeros"
     flip: bool = False
+    max_cells: int = DEFAULT_MAX_CELLS
 
     def __post_init__(self) -> None:
+        def put(name: str, value: object) -> None:
+            object.__setattr__(self, name, value)
+
         if self.layout is not None and self.layout not in LAYOUTS:
-            raise RenderError(f"--layout: must be one of {', '.join(LAYOUTS)}, got {self.layout!r}")
+            raise RenderError(
+                f"--layout: must be one of {', '.join(LAYOUTS)}, got {excerpt(self.layout)}"
+            )
         if not isinstance(self.theme, (str, Path)) or not str(self.theme):
-            raise RenderError(f"--theme: must be a theme name or a path, got {self.theme!r}")
-        _integer("duration-ms", self.duration_ms, 1, MAX_DURATION_MS)
-        _number("scale", self.scale, 0.05, 20.0)
-        _number("dpi", self.dpi, 10.0, 2400.0)
-        _integer("max-frames", self.max_frames, 1)
+            raise RenderError(f"--theme: must be a theme name or a path, got {excerpt(self.theme)}")
+        put("duration_ms", _integer("duration-ms", self.duration_ms, 1, MAX_DURATION_MS))
+        put("scale", _number("scale", self.scale, 0.05, 20.0))
+        put("dpi", _number("dpi", self.dpi, 10.0, 2400.0))
+        put("max_frames", _integer("max-frames", self.max_frames, 1))
+        put("max_cells", _integer("max-cells", self.max_cells, 1))
         if self.step is not None:
-            _integer("step", self.step, 0)
+            put("step", _integer("step", self.step, 0))
         for name in ("caption", "transparent", "numbers", "flip"):
-            if not isinstance(getattr(self, name), bool):
-                raise RenderError(f"--{name}: must be true or false, got {getattr(self, name)!r}")
+            if not is_boolean(getattr(self, name)):
+                raise RenderError(
+                    f"--{name}: must be true or false, got {excerpt(getattr(self, name))}"
+                )
+            put(name, bool(getattr(self, name)))
         if self.seed is not None:
-            _integer("seed", self.seed, 0)
+            put("seed", _integer("seed", self.seed, 0))
         if self.padding_mode not in PADDING_MODES:
             raise RenderError(
                 f"--padding-mode: must be one of {', '.join(PADDING_MODES)}, "
-                f"got {self.padding_mode!r}"
+                f"got {excerpt(self.padding_mode)}"
             )
         for name in ("input_values", "kernel_values"):
             value = getattr(self, name)
@@ -149,7 +179,7 @@ class RenderOptions:
                 option = "--" + name.replace("_", "-")
                 raise RenderError(
                     f'{option}: must be inline values like "1,2;3,4", a .csv or .npy '
-                    f"file, or rows of numbers, got {value!r}"
+                    f"file, or rows of numbers, got {excerpt(value)}"
                 )
 
     @property
@@ -193,27 +223,82 @@ def default_output(spec: ConvSpec, options: RenderOptions) -> Path:
     return Path(f"{stem}_step{options.step}.png")
 
 
+def cell_count(spec: ConvSpec) -> int:
+    """The drawn grid's cells plus every step's window taps: the size of the figure's work.
+
+    What ``convgif geometry --json`` lists (the grid, then each step's window),
+    and what bounds the memory and time of a figure's values and frames.
+    """
+    rows, cols = spec.grid_size
+    kernel_rows, kernel_cols = spec.kernel_size
+    return rows * cols + spec.step_count * kernel_rows * kernel_cols
+
+
 def check_frame_count(spec: ConvSpec, options: RenderOptions) -> None:
-    """Refuse a ``--step`` out of range, or more steps than ``--max-frames``.
+    """Refuse a ``--step`` out of range, more steps than ``--max-frames``, or more cells
+    than ``--max-cells``: before any value, grid or frame is made.
 
     Raises
     ------
     RenderError
         Naming the option and how to raise the limit.
     """
+    if not isinstance(spec, ConvSpec):
+        raise _not_a_spec(spec)
     if options.step is not None:
         if options.step >= spec.step_count:
             raise RenderError(
                 f"--step: must be from 0 to {spec.step_count - 1} (this spec has "
                 f"{spec.step_count} steps), got {options.step}"
             )
-        return
-    if spec.step_count > options.max_frames:
+    elif spec.step_count > options.max_frames:
         raise RenderError(
             f"--max-frames: this spec has {spec.step_count} steps (frames), more than the "
             f"limit of {options.max_frames}; raise it with --max-frames {spec.step_count} "
             f"or draw one step with --step N"
         )
+    cells = cell_count(spec)
+    if cells > options.max_cells:
+        (rows, cols), (kh, kw) = spec.grid_size, spec.kernel_size
+        raise RenderError(
+            f"--max-cells: this spec lists {cells} cells (its {rows}x{cols} drawn grid, and "
+            f"{kh}x{kw} kernel taps at each of its {spec.step_count} steps), more than the "
+            f"limit of {options.max_cells}; raise it with --max-cells {cells}"
+        )
+
+
+def _not_a_spec(spec: object) -> ArgumentTypeError:
+    return ArgumentTypeError(
+        f"spec: must be a ConvSpec, got {type(spec).__name__} {excerpt(spec)}; "
+        f"build one with ConvSpec(input_size=..., ...)"
+    )
+
+
+def _arguments(
+    spec: object, options: object, path: object, argument: str
+) -> tuple[RenderOptions, Path | None]:
+    """Check the types of the public functions' arguments; the options and the path."""
+    if not isinstance(spec, ConvSpec):
+        raise _not_a_spec(spec)
+    if options is None:
+        options = RenderOptions()
+    if not isinstance(options, RenderOptions):
+        hint = "; pass RenderOptions(**the_dict)" if isinstance(options, dict) else ""
+        raise ArgumentTypeError(
+            f"options: must be RenderOptions or None, got {type(options).__name__}{hint}"
+        )
+    if path is None:
+        return options, None
+    try:
+        text = os.fspath(path)  # type: ignore[call-overload]
+    except TypeError:
+        text = None
+    if not isinstance(text, str):
+        raise ArgumentTypeError(
+            f"{argument}: must be a str or os.PathLike path, got "
+            f"{type(path).__name__} {excerpt(path)}"
+        )
+    return options, Path(text)
 
 
 def figure_values(spec: ConvSpec, options: RenderOptions) -> Values | None:
@@ -293,8 +378,8 @@ def render_to_file(
     """
     from convgif.writers import ANIMATION_SUFFIXES, STILL_SUFFIXES, check_output_path
 
-    options = options if options is not None else RenderOptions()
-    path = Path(output) if output is not None else default_output(spec, options)
+    options, given = _arguments(spec, options, output, "output")
+    path = given if given is not None else default_output(spec, options)
     suffix = path.suffix.lower()
     if options.step is None and suffix in STILL_SUFFIXES and suffix not in ANIMATION_SUFFIXES:
         raise RenderError(
@@ -338,12 +423,15 @@ def render_frames(
     """
     from convgif.writers import write_frames
 
-    options = options if options is not None else RenderOptions()
+    if directory is None:
+        raise ArgumentTypeError("directory: must be a str or os.PathLike path, got None")
+    options, path = _arguments(spec, options, directory, "directory")
+    assert path is not None
     if options.step is not None:
         raise RenderError("--frames: writes every step; leave out --step")
     check_frame_count(spec, options)
     renderer = _renderer(spec, options)
-    return write_frames(Path(directory), _Sized(renderer), palette=renderer.palette())
+    return write_frames(path, _Sized(renderer), palette=renderer.palette())
 
 
 class _Sized:

@@ -6,11 +6,15 @@ input, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
+import math
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +22,7 @@ import click
 
 from convgif.api import (
     DEFAULT_DURATION_MS,
+    DEFAULT_MAX_CELLS,
     DEFAULT_MAX_FRAMES,
     LAYOUTS,
     MAX_DURATION_MS,
@@ -28,6 +33,39 @@ from convgif.spec import DEFAULTS, MODES, ConvSpec, option_name
 
 F = Callable[..., Any]
 
+# Signals that end a run as Ctrl-C does: the exception unwinds, so temporary
+# files are removed and worker processes stopped; the exit status is 128 + signal.
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the program is, so that it cleans up as for Ctrl-C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_stopped(signum: int, frame: object) -> None:
+    raise Stopped(signum)
+
+
+@contextlib.contextmanager
+def _stop_signals_raise() -> Iterator[None]:
+    """While inside, SIGTERM and SIGHUP raise :class:`Stopped` (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, _raise_stopped) for signum in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            if handler is not None:  # None: not set from Python, cannot be put back
+                signal.signal(signum, handler)
+
 
 class ConvgifGroup(click.Group):
     """A group whose errors are a single line and exit status 2."""
@@ -35,7 +73,8 @@ class ConvgifGroup(click.Group):
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
         try:
-            return super().main(*args, **kwargs)
+            with _stop_signals_raise():
+                return super().main(*args, **kwargs)
         except click.exceptions.Exit as done:
             sys.exit(done.exit_code)
         except click.BadParameter as error:
@@ -53,9 +92,31 @@ class ConvgifGroup(click.Group):
             where = f"cannot write {error.filename}: " if error.filename else ""
             click.echo(f"convgif: error: {where}{error.strerror or error}", err=True)
             sys.exit(1)
-        except (click.Abort, KeyboardInterrupt):
+        except (click.Abort, KeyboardInterrupt) as error:
+            # click turns KeyboardInterrupt (and so Stopped) into Abort, keeping it as the cause.
+            cause = error.__cause__ if isinstance(error, click.Abort) else error
+            signum = getattr(cause, "signum", signal.SIGINT)
             click.echo("convgif: interrupted", err=True)
-            sys.exit(130)
+            sys.exit(128 + signum)
+
+
+class _Finite:
+    """A float option that refuses nan and inf: click's float takes them, and nan passes
+    every bound of a range."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)  # type: ignore[misc]
+        if not math.isfinite(number):
+            self.fail(f"must be a finite number, got {value}", param, ctx)  # type: ignore[attr-defined]
+        return number
+
+
+class FiniteFloat(_Finite, click.types.FloatParamType):
+    """A finite float."""
+
+
+class FiniteFloatRange(_Finite, click.FloatRange):
+    """A finite float within bounds."""
 
 
 # The size-like spec options: (field, metavar, help). Each takes N or HxW.
@@ -198,6 +259,13 @@ max_frames_option = click.option(
     show_default=True,
     help="Refuse a spec with more steps (frames) than this.",
 )
+max_cells_option = click.option(
+    "--max-cells",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_CELLS,
+    show_default=True,
+    help="Refuse a spec whose drawn grid's cells plus every step's kernel taps are more than this.",
+)
 
 
 @click.group(cls=ConvgifGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -217,14 +285,14 @@ def cli() -> None:
     "kernel_values, output_values).",
 )
 @max_frames_option
+@max_cells_option
 def geometry(as_json: bool, **options: Any) -> None:
     """Print the output size, the drawn grid and every step of a convolution (and its values)."""
     from convgif.api import RenderOptions, check_frame_count, figure_values
     from convgif.geometry import Geometry
 
     spec = build_spec(options)
-    max_frames = options.pop("max_frames")
-    settings = RenderOptions(max_frames=max_frames, **options)
+    settings = RenderOptions(**options)
     check_frame_count(spec, settings)
     layout = Geometry(spec)
     values = figure_values(spec, settings)
@@ -296,19 +364,23 @@ def _echo_table(title: str, table: Any) -> None:
 )
 @click.option(
     "--fps",
-    type=click.FloatRange(min=0.002, max=1000),  # 1000 / 0.002 ms fits a GIF delay
+    type=FiniteFloatRange(min=0.002, max=1000),  # 1000 / 0.002 ms fits a GIF delay
     default=None,
     help="Frames per second, instead of --duration-ms.",
 )
 @click.option(
     "--scale",
-    type=float,
+    type=FiniteFloat(),
     default=1.0,
     show_default=True,
     help="Size of the whole figure: cells, lines and text (and of SVG/PDF stills).",
 )
 @click.option(
-    "--dpi", type=float, default=100.0, show_default=True, help="Pixels per inch of raster output."
+    "--dpi",
+    type=FiniteFloat(),
+    default=100.0,
+    show_default=True,
+    help="Pixels per inch of raster output.",
 )
 @click.option(
     "--caption/--no-caption",
@@ -341,6 +413,7 @@ def _echo_table(title: str, table: Any) -> None:
     "-o fig.png, fig.svg or fig.pdf (papers and PDFs cannot embed GIFs).",
 )
 @max_frames_option
+@max_cells_option
 @values_options(RENDER_NUMBERS_HELP)
 def render(
     output: Path | None,
@@ -398,18 +471,26 @@ def render(
     default=None,
     help="The gallery TOML.  [default: templates/gallery.toml]",
 )
+@click.option(
+    "--allow-paths-outside",
+    is_flag=True,
+    default=False,
+    help="Let the gallery's file paths (values, themes) lead outside the gallery's folder.",
+)
 def gallery(
     out_dir: Path,
     only: tuple[str, ...],
     jobs: int | None,
     list_only: bool,
     gallery_file: Path | None,
+    allow_paths_outside: bool,
 ) -> None:
     """Render every figure of the gallery (templates/gallery.toml), in parallel."""
     from convgif import gallery as figures
 
     entries = figures.select(
-        figures.load_gallery(gallery_file), [n for item in only for n in item.split(",") if n]
+        figures.load_gallery(gallery_file, allow_paths_outside=allow_paths_outside),
+        [n for item in only for n in item.split(",") if n],
     )
     if list_only:
         for entry in entries:
@@ -419,35 +500,13 @@ def gallery(
             )
         return
     started = time.perf_counter()
-    results = figures.build_gallery(entries, out_dir, jobs)
-    failed = []
-    frames = size_bytes = 0
-    if sys.stdout.isatty():
-        with click.progressbar(
-            results,
-            length=len(entries),
-            label="rendering",
-            item_show_func=lambda r: r.name if r else "",
-        ) as bar:
-            done = list(bar)
-    else:
-        done = []
-        for result in results:
-            done.append(result)
-            click.echo(
-                f"{result.name}: "
-                + (
-                    f"{result.frame_count} frames, {result.size_bytes} bytes"
-                    if result.ok
-                    else f"FAILED: {result.error}"
-                )
-            )
-    for result in done:
-        if result.ok:
-            frames += result.frame_count
-            size_bytes += result.size_bytes
-        else:
-            failed.append(result)
+    with contextlib.closing(figures.build_gallery(entries, out_dir, jobs)) as results:
+        # closing: an interrupt while a result is reported stops the workers at once,
+        # not when the generator is collected.
+        done = _collect(results, len(entries))
+    failed = [result for result in done if not result.ok]
+    frames = sum(result.frame_count for result in done if result.ok)
+    size_bytes = sum(result.size_bytes for result in done if result.ok)
     seconds = time.perf_counter() - started
     for result in failed:
         click.echo(f"convgif: error: {result.name}: {result.error}", err=True)
@@ -457,6 +516,30 @@ def gallery(
     )
     if failed:
         sys.exit(1)
+
+
+def _collect(results: Iterator[Any], count: int) -> list[Any]:
+    """The gallery's results, reported as they come: a progress bar on a terminal, else lines."""
+    if sys.stdout.isatty():
+        with click.progressbar(
+            results,
+            length=count,
+            label="rendering",
+            item_show_func=lambda r: r.name if r else "",
+        ) as bar:
+            return list(bar)
+    done = []
+    for result in results:
+        done.append(result)
+        click.echo(
+            f"{result.name}: "
+            + (
+                f"{result.frame_count} frames, {result.size_bytes} bytes"
+                if result.ok
+                else f"FAILED: {result.error}"
+            )
+        )
+    return done
 
 
 def main() -> None:

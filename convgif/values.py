@@ -21,6 +21,7 @@ PyTorch's pooling has no padding mode and ``ConvTranspose2d`` refuses others.
 
 from __future__ import annotations
 
+import io
 import math
 import re
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from convgif.errors import ConvgifError
 from convgif.geometry import Cell
+from convgif.inputs import MAX_VALUES_BYTES, excerpt, read_file, read_text, shown
 from convgif.spec import ConvSpec, Pair
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -50,6 +52,7 @@ _JSON_DECIMALS = 6
 _MINUS = "\N{MINUS SIGN}"
 # Below this size a float is summation noise (0.1 + 0.2 - 0.3) and prints as 0.
 _NOISE = 1e-9
+_NPY_SIGNATURE = b"\x93NUMPY"
 
 
 class ValuesError(ConvgifError):
@@ -128,7 +131,7 @@ def _parse_number(text: str, option: str, where: str) -> float:
     try:
         return float(field)
     except ValueError:
-        raise _fail(option, f"not a number: {field!r} in {where}") from None
+        raise _fail(option, f"not a number: {excerpt(field, 20)} in {where}") from None
 
 
 def _parse_rows(rows: list[tuple[str, str]], option: str) -> np.ndarray:
@@ -154,27 +157,50 @@ def _parse_inline(text: str, option: str) -> np.ndarray:
 
 
 def _read_csv(path: Path, option: str) -> np.ndarray:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        raise _fail(option, f"cannot read {path}: {error}") from None
+    text = read_text(path, option, MAX_VALUES_BYTES, ValuesError, encoding="utf-8-sig")
     # Blank lines and '#' comment lines are skipped; line numbers stay the file's.
     rows = [
-        (f"{path} line {number}", line)
+        (f"{shown(path)} line {number}", line)
         for number, line in enumerate(text.splitlines(), start=1)
         if line.strip() and not line.lstrip().startswith("#")
     ]
     if not rows:
-        raise _fail(option, f"no values in {path}")
+        raise _fail(option, f"no values in {shown(path)}")
     return _parse_rows(rows, option)
 
 
 def _read_npy(path: Path, option: str) -> np.ndarray:
+    """A .npy file, its header checked before numpy allocates what the header announces."""
+    data = read_file(path, option, MAX_VALUES_BYTES, ValuesError)
+
+    def refused(reason: str) -> ValuesError:
+        return _fail(option, f"cannot read {shown(path)} as a .npy file: {reason}")
+
+    if not data.startswith(_NPY_SIGNATURE):
+        archive = " (a .npz or zip archive?)" if data.startswith(b"PK") else ""
+        raise refused(f"it does not start with the .npy signature{archive}")
+    stream = io.BytesIO(data)
+    # numpy's parser raises many kinds of exception on a corrupt header or body.
     try:
-        array = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise _fail(option, f"cannot read {path} as a .npy file: {reason}") from None
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
+        elif version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
+        else:
+            raise refused(f"unsupported .npy version {version[0]}.{version[1]}")
+        announced = math.prod(shape) * dtype.itemsize
+        if announced > len(data) - stream.tell():
+            raise refused(
+                f"its header announces {_shape_text(shape) or 'one'} values of {dtype}, "
+                f"more than the file holds"
+            )
+        array = np.load(io.BytesIO(data), allow_pickle=False)
+    except ValuesError:
+        raise
+    except Exception as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise refused(first if len(first) <= 80 else first[:80] + " …") from None
     return _check_array(array, option)
 
 
@@ -201,6 +227,20 @@ def _is_file(text: str) -> bool:
         return Path(text).exists()  # a directory too, so it is refused as a file
     except (OSError, ValueError):  # too long for a file name, or a NUL byte
         return False
+
+
+def names_a_file(text: str, folder: Path | None = None) -> bool:
+    """True when a values string names a file rather than giving inline rows.
+
+    It does when it is one line and ends in ``.csv``, ``.txt`` or ``.npy``, or
+    names something that exists (relative to ``folder`` when given, else to the
+    current directory).
+    """
+    if "\n" in text:
+        return False
+    if text.strip().lower().endswith(_FILE_SUFFIXES):
+        return True
+    return _is_file(str(folder / text) if folder is not None else text)
 
 
 def parse_values(source: str | Path | np.ndarray, option: str) -> np.ndarray:
@@ -232,15 +272,10 @@ def parse_values(source: str | Path | np.ndarray, option: str) -> np.ndarray:
     """
     if isinstance(source, (str, Path)):
         text = str(source)
-        is_file = isinstance(source, Path) or (
-            "\n" not in text and (text.strip().lower().endswith(_FILE_SUFFIXES) or _is_file(text))
-        )
-        if is_file:
+        if isinstance(source, Path) or names_a_file(text):
             path = Path(text)
-            if path.is_dir():
-                raise _fail(option, f"{path} is a directory, not a .csv or .npy file")
-            if not path.is_file():
-                raise _fail(option, f"file not found: {path}")
+            if not _is_file(text):
+                raise _fail(option, f"file not found: {shown(path)}")
             if path.suffix.lower() == ".npy":
                 array = _read_npy(path, option)
             else:
@@ -360,6 +395,19 @@ def _frozen(array: np.ndarray) -> np.ndarray:
     return array
 
 
+def _overflowing_option(given_input: np.ndarray | None, given_kernel: np.ndarray | None) -> str:
+    """The option whose values made the output overflow: the one given, or of two the larger.
+
+    Random values are small integers and cannot overflow on their own.
+    """
+    if given_kernel is None:
+        return "--input-values"
+    if given_input is None:
+        return "--kernel-values"
+    input_peak, kernel_peak = np.abs(given_input).max(), np.abs(given_kernel).max()
+    return "--kernel-values" if kernel_peak > input_peak else "--input-values"
+
+
 def compute_values(
     spec: ConvSpec,
     *,
@@ -411,17 +459,21 @@ def compute_values(
         raise _fail("--kernel-values", f"pooling (--mode {spec.mode}) has no kernel weights")
     _check_padding_mode(spec, padding_mode)
 
+    # The given values are read and checked before anything of the spec's size is made.
+    given_input = given_kernel = None
+    if input_values is not None:
+        given_input = parse_values(input_values, "--input-values")
+        _check_shape(given_input, spec.input_size, "--input-values", "--input-size")
+    if kernel_values is not None:
+        given_kernel = parse_values(kernel_values, "--kernel-values")
+        _check_shape(given_kernel, spec.kernel_size, "--kernel-values", "--kernel-size")
     rng = np.random.default_rng(seed)
     low, high = RANDOM_POOLING_INPUT_RANGE if pooling else RANDOM_INPUT_RANGE
     inputs = rng.integers(low, high + 1, size=spec.input_size).astype(np.float64)
     low, high = RANDOM_KERNEL_RANGE
     kernel = rng.integers(low, high + 1, size=spec.kernel_size).astype(np.float64)
-    if input_values is not None:
-        inputs = parse_values(input_values, "--input-values")
-        _check_shape(inputs, spec.input_size, "--input-values", "--input-size")
-    if kernel_values is not None:
-        kernel = parse_values(kernel_values, "--kernel-values")
-        _check_shape(kernel, spec.kernel_size, "--kernel-values", "--kernel-size")
+    inputs = inputs if given_input is None else given_input
+    kernel = kernel if given_kernel is None else given_kernel
 
     if spec.transposed:
         grid = _transposed_grid(spec, inputs)
@@ -446,8 +498,9 @@ def compute_values(
     # Max pooling's -inf (a window of padding only) is PyTorch's answer; any
     # other non-finite output is an overflow of the user's values.
     if spec.mode != "max" and not np.isfinite(output).all():
-        raise ValuesError(
-            "--input-values: the values are too large: the output overflows double precision"
+        raise _fail(
+            _overflowing_option(given_input, None if pooling else given_kernel),
+            "the values are too large: the output overflows double precision",
         )
 
     return Values(
