@@ -40,8 +40,8 @@ PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 DEFAULT_DURATION_MS = 1000
 DEFAULT_MAX_FRAMES = 3000
 # The drawn grid's cells plus every step's window taps: what `geometry --json` lists
-# and what a figure's values and frames cost. A 1000x1000 grid, or 3000 steps of a
-# 18x18 kernel; the gallery's largest figure lists under 2000.
+# and what a figure's values and frames cost. A 1000x1000 grid, or 3000 steps of an
+# 18x18 kernel; the gallery's largest figure lists 657, the README's 16x16 example 2020.
 DEFAULT_MAX_CELLS = 1_000_000
 MAX_DURATION_MS = 655_350  # the longest GIF delay: 65535 centiseconds
 

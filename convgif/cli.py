@@ -36,29 +36,43 @@ F = Callable[..., Any]
 # Signals that end a run as Ctrl-C does: the exception unwinds, so temporary
 # files are removed and worker processes stopped; the exit status is 128 + signal.
 STOP_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
 )
 
 
 class Stopped(KeyboardInterrupt):
-    """SIGTERM or SIGHUP, raised where the program is, so that it cleans up as for Ctrl-C."""
+    """A stop signal (SIGINT, SIGTERM, SIGHUP), raised where the program is, so that it
+    cleans up as for Ctrl-C; ``signum`` gives the exit status."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signal.Signals(signum).name)
         self.signum = signum
 
 
-def _raise_stopped(signum: int, frame: object) -> None:
-    raise Stopped(signum)
+# A signal this soon after the one that started stopping is ignored: the run is
+# cleaning up, and a second exception (Ctrl-C pressed twice) would cut that short.
+# A later one raises again: a cleanup that takes longer is stuck, or the first
+# exception was swallowed somewhere.
+REPEATED_STOP_IGNORED_S = 1.0
 
 
 @contextlib.contextmanager
 def _stop_signals_raise() -> Iterator[None]:
-    """While inside, SIGTERM and SIGHUP raise :class:`Stopped` (main thread only)."""
+    """While inside, the stop signals raise :class:`Stopped` (main thread only)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {signum: signal.signal(signum, _raise_stopped) for signum in STOP_SIGNALS}
+    stopping_since: float | None = None
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping_since
+        now = time.monotonic()
+        if stopping_since is not None and now - stopping_since < REPEATED_STOP_IGNORED_S:
+            return  # not SIG_IGN: that reports a signal caught just before as a race
+        stopping_since = now
+        raise Stopped(signum)
+
+    previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS}
     try:
         yield
     finally:

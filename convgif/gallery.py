@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from convgif.errors import ConvgifError
-from convgif.inputs import MAX_TEXT_BYTES, excerpt, is_inside, read_text, shown
+from convgif.inputs import MAX_TEXT_BYTES, excerpt, is_inside, read_text, shown, shown_path
 from convgif.spec import ConvSpec
 
 GALLERY_SUFFIX = ".gif"
@@ -37,7 +37,7 @@ _PATH_KEYS = ("input_values", "kernel_values", "theme")
 _STOP_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
 )
-_STOP_GRACE_S = 2.0  # then a worker that has not unwound is killed
+_STOP_GRACE_S = 2.0  # then a worker that has not exited is killed
 
 
 class GalleryError(ConvgifError):
@@ -117,7 +117,7 @@ def load_gallery(
     """
     path = Path(path) if path is not None else default_gallery_path()
     text = read_text(path, "--gallery", MAX_TEXT_BYTES, GalleryError)
-    where = f"--gallery: {shown(path)}"
+    where = f"--gallery: {shown_path(path)}"
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -239,7 +239,7 @@ def _resolve_paths(
         if not allow_paths_outside and not is_inside(path, folder):
             return render, (
                 f"render.{key}: {shown(value)} is outside the gallery's folder "
-                f"{shown(folder)}; pass --allow-paths-outside to read it"
+                f"{shown_path(folder)}; pass --allow-paths-outside to read it"
             )
         resolved[key] = path
     return resolved, None
@@ -336,7 +336,7 @@ def _build_in_pool(
     pool = ProcessPoolExecutor(max_workers=min(jobs, len(entries)), initializer=_start_worker)
     try:
         futures: dict[Future[FigureResult], FigureEntry] = {
-            pool.submit(_render_in_worker, entry, out_dir): entry for entry in order
+            pool.submit(render_entry, entry, out_dir): entry for entry in order
         }
         pending = set(futures)
         while pending:
@@ -359,30 +359,21 @@ def _result(future: Future[FigureResult], entry: FigureEntry) -> FigureResult:
         return FigureResult(name=entry.name, error="its worker process stopped unexpectedly")
 
 
-class _WorkerStopped(SystemExit):
-    """Raised in a worker by a stop signal: unwinding removes the figure's temporary file.
-
-    A ``SystemExit``: a worker waiting for its next figure exits quietly.
-    """
-
-
-def _stop_worker(signum: int, frame: object) -> None:
-    raise _WorkerStopped(128 + signum)
-
-
 def _start_worker() -> None:
-    """Set up a worker process: the stop signals raise :class:`_WorkerStopped`."""
+    """Set up a worker process: a stop signal removes its temporary files and exits at once.
+
+    Not an exception: the pool's worker loop catches every exception, even
+    ``SystemExit``, around the figure and around sending its result back, and
+    would go on to the next figure.
+    """
+    from convgif.writers import remove_temporaries
+
+    def stop(signum: int, frame: object) -> None:
+        remove_temporaries()
+        os._exit(128 + signum)
+
     for signum in _STOP_SIGNALS:
-        signal.signal(signum, _stop_worker)
-
-
-def _render_in_worker(entry: FigureEntry, out_dir: Path) -> FigureResult:
-    try:
-        return render_entry(entry, out_dir)
-    except _WorkerStopped as stopped:
-        # The temporary file is gone; exit rather than let the pool hand this
-        # worker the next figure.
-        os._exit(stopped.code if isinstance(stopped.code, int) else 1)
+        signal.signal(signum, stop)
 
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:
@@ -391,7 +382,7 @@ def _stop_workers(pool: ProcessPoolExecutor) -> None:
     processes = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
-        process.terminate()  # SIGTERM: the worker unwinds, removing its temporary file
+        process.terminate()  # SIGTERM: the worker removes its temporary file and exits
     deadline = time.monotonic() + _STOP_GRACE_S
     for process in processes:
         process.join(max(0.0, deadline - time.monotonic()))
@@ -401,13 +392,17 @@ def _stop_workers(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=True)
 
 
+def _ignore(signum: int, frame: object) -> None:
+    """Do nothing (SIG_IGN would report a signal caught just before as a race condition)."""
+
+
 @contextlib.contextmanager
 def _stop_signals_ignored() -> Iterator[None]:
     """Ignore a second Ctrl-C (or SIGTERM, SIGHUP) while the workers are being stopped."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in _STOP_SIGNALS}
+    previous = {signum: signal.signal(signum, _ignore) for signum in _STOP_SIGNALS}
     try:
         yield
     finally:

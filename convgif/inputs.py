@@ -19,6 +19,7 @@ from pathlib import Path
 from convgif.errors import ConvgifError
 
 EXCERPT_CHARS = 40
+PATH_CHARS = 240  # a path the user gave is shown whole up to this length
 MAX_TEXT_BYTES = 1 << 20  # a gallery or theme TOML: hundreds of figures fit in a few kB
 MAX_VALUES_BYTES = 32 << 20  # a .csv or .npy of values: a million values fit in ~13 MB of text
 
@@ -33,15 +34,20 @@ def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
         cut = len(value) > limit
         return repr(value[:limit]) + (" …" if cut else "")
     text = repr(value)
-    return text if len(text) <= limit else text[:limit] + " …"
+    return text if len(text) <= limit else text[:limit].rstrip() + " …"
 
 
-def shown(text: object, limit: int = EXCERPT_CHARS * 4) -> str:
+def shown(text: object, limit: int = EXCERPT_CHARS) -> str:
     """``text`` as it is when short and printable (a key, a name, a path), else :func:`excerpt`."""
     plain = str(text)
     if len(plain) <= limit and plain.isprintable():
         return plain
     return excerpt(plain, limit)
+
+
+def shown_path(path: str | os.PathLike[str]) -> str:
+    """A path the user gave, whole up to :data:`PATH_CHARS` when printable, else :func:`excerpt`."""
+    return shown(os.fspath(path), PATH_CHARS)
 
 
 def read_file(
@@ -69,7 +75,7 @@ def read_file(
         (``error``) Missing, not a regular file, larger than ``max_bytes``, or
         unreadable; one line starting with ``option``.
     """
-    name = shown(os.fspath(path))
+    name = shown_path(path)
     try:
         # O_NONBLOCK: opening a FIFO for reading would wait for a writer.
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
@@ -111,7 +117,7 @@ def read_text(
         return data.decode(encoding)
     except UnicodeDecodeError as failure:
         raise error(
-            f"{option}: {shown(os.fspath(path))} is not UTF-8 text (byte {failure.start})"
+            f"{option}: {shown_path(path)} is not UTF-8 text (byte {failure.start})"
         ) from None
 
 

@@ -280,7 +280,9 @@ class ConvSpec:
             )
         put("transposed", bool(self.transposed))
         if self.mode not in MODES:
-            raise _fail("mode", f"must be one of {', '.join(MODES)}, got {self.mode!r}")
+            raise _fail(
+                "mode", f"must be one of {', '.join(MODES)}, got {_describe_value(self.mode)}"
+            )
         sides, name = resolve_padding(
             self.padding,
             self.input_size,

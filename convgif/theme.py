@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from convgif.errors import ConvgifError
-from convgif.inputs import MAX_TEXT_BYTES, excerpt, read_text, shown
+from convgif.inputs import MAX_TEXT_BYTES, excerpt, read_text, shown, shown_path
 
 RGB = tuple[int, int, int]
 
@@ -36,7 +36,7 @@ MAX_PALETTE_COLOURS = 255  # a GIF holds 256; one index stays free for transpare
 BLEND_STEPS = 3
 # Dash lengths: shorter dashes cannot be seen, and make so many path segments that
 # matplotlib gives up ("Exceeded cell block limit"); longer ones are not dashes.
-MIN_DASH_PT = 0.25
+MIN_DASH_PT = 0.5
 MAX_LENGTH_PT = 100.0
 _HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 
@@ -255,7 +255,7 @@ def load_theme(name_or_path: str | Path = DEFAULT_THEME) -> Theme:
     missing = [f.name for f in fields(Theme) if f.name not in values]
     if missing:
         raise ThemeError(
-            f"--theme: {shown(path)}: missing {', '.join(_key_of(m) for m in missing)}"
+            f"--theme: {shown_path(path)}: missing {', '.join(_key_of(m) for m in missing)}"
         )
     return Theme(**values)
 
@@ -275,7 +275,7 @@ def _read_values(path: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise ThemeError(f"--theme: {shown(path)} is not valid TOML: {error}") from None
+        raise ThemeError(f"--theme: {shown_path(path)} is not valid TOML: {error}") from None
     values: dict[str, Any] = {}
     for key, raw in data.items():
         if key in _TOP_KEYS:
@@ -286,20 +286,24 @@ def _read_values(path: Path) -> dict[str, Any]:
                 if sub not in _SCHEMA[key]:
                     known = ", ".join(_SCHEMA[key])
                     raise ThemeError(
-                        f"--theme: {shown(path)}: unknown key {key}.{shown(sub)} "
+                        f"--theme: {shown_path(path)}: unknown key {key}.{shown(sub)} "
                         f"(known in [{key}]: {known})"
                     )
                 target, kind = _SCHEMA[key][sub]
                 values[target] = _convert(sub_raw, kind, f"{key}.{sub}", path)
         else:
             known = ", ".join([*_TOP_KEYS, *(f"[{t}]" for t in _SCHEMA)])
-            raise ThemeError(f"--theme: {shown(path)}: unknown key {shown(key)} (known: {known})")
+            raise ThemeError(
+                f"--theme: {shown_path(path)}: unknown key {shown(key)} (known: {known})"
+            )
     return values
 
 
 def _convert(raw: object, kind: str, key: str, path: Path) -> Any:
     def bad(expected: str) -> ThemeError:
-        return ThemeError(f"--theme: {shown(path)}: {key} must be {expected}, got {excerpt(raw)}")
+        return ThemeError(
+            f"--theme: {shown_path(path)}: {key} must be {expected}, got {excerpt(raw)}"
+        )
 
     def is_number(value: object) -> bool:
         return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -33,7 +33,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from convgif.errors import ConvgifError
 from convgif.geometry import Cell
-from convgif.inputs import MAX_VALUES_BYTES, excerpt, read_file, read_text, shown
+from convgif.inputs import MAX_VALUES_BYTES, excerpt, read_file, read_text, shown_path
 from convgif.spec import ConvSpec, Pair
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -160,12 +160,12 @@ def _read_csv(path: Path, option: str) -> np.ndarray:
     text = read_text(path, option, MAX_VALUES_BYTES, ValuesError, encoding="utf-8-sig")
     # Blank lines and '#' comment lines are skipped; line numbers stay the file's.
     rows = [
-        (f"{shown(path)} line {number}", line)
+        (f"{shown_path(path)} line {number}", line)
         for number, line in enumerate(text.splitlines(), start=1)
         if line.strip() and not line.lstrip().startswith("#")
     ]
     if not rows:
-        raise _fail(option, f"no values in {shown(path)}")
+        raise _fail(option, f"no values in {shown_path(path)}")
     return _parse_rows(rows, option)
 
 
@@ -174,13 +174,14 @@ def _read_npy(path: Path, option: str) -> np.ndarray:
     data = read_file(path, option, MAX_VALUES_BYTES, ValuesError)
 
     def refused(reason: str) -> ValuesError:
-        return _fail(option, f"cannot read {shown(path)} as a .npy file: {reason}")
+        return _fail(option, f"cannot read {shown_path(path)} as a .npy file: {reason}")
 
     if not data.startswith(_NPY_SIGNATURE):
         archive = " (a .npz or zip archive?)" if data.startswith(b"PK") else ""
         raise refused(f"it does not start with the .npy signature{archive}")
     stream = io.BytesIO(data)
-    # numpy's parser raises many kinds of exception on a corrupt header or body.
+    # numpy's parser raises many kinds of exception on a corrupt header, and its
+    # messages quote the header: the reason given here is ours.
     try:
         version = np.lib.format.read_magic(stream)
         if version == (1, 0):
@@ -188,19 +189,22 @@ def _read_npy(path: Path, option: str) -> np.ndarray:
         elif version == (2, 0):
             shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
         else:
-            raise refused(f"unsupported .npy version {version[0]}.{version[1]}")
-        announced = math.prod(shape) * dtype.itemsize
-        if announced > len(data) - stream.tell():
-            raise refused(
-                f"its header announces {_shape_text(shape) or 'one'} values of {dtype}, "
-                f"more than the file holds"
-            )
+            shape, dtype = None, None
+    except Exception:
+        raise refused("its header is not a valid .npy header") from None
+    if shape is None or dtype is None:
+        raise refused(f"unsupported .npy format version {version[0]}.{version[1]}")
+    if dtype.hasobject:
+        raise refused("it holds Python objects, not numbers")
+    if math.prod(shape) * dtype.itemsize > len(data) - stream.tell():
+        raise refused(
+            f"its header announces {_shape_text(shape) or 'one'} values of {dtype}, "
+            f"more than the file holds"
+        )
+    try:
         array = np.load(io.BytesIO(data), allow_pickle=False)
-    except ValuesError:
-        raise
     except Exception as error:
-        first = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise refused(first if len(first) <= 80 else first[:80] + " …") from None
+        raise refused(f"its data cannot be read ({type(error).__name__})") from None
     return _check_array(array, option)
 
 
@@ -275,7 +279,7 @@ def parse_values(source: str | Path | np.ndarray, option: str) -> np.ndarray:
         if isinstance(source, Path) or names_a_file(text):
             path = Path(text)
             if not _is_file(text):
-                raise _fail(option, f"file not found: {shown(path)}")
+                raise _fail(option, f"file not found: {shown_path(path)}")
             if path.suffix.lower() == ".npy":
                 array = _read_npy(path, option)
             else:
@@ -293,7 +297,9 @@ def parse_values(source: str | Path | np.ndarray, option: str) -> np.ndarray:
 def _check_padding_mode(spec: ConvSpec, padding_mode: str) -> None:
     option = "--padding-mode"
     if padding_mode not in PADDING_MODES:
-        raise _fail(option, f"must be one of {', '.join(PADDING_MODES)}, got {padding_mode!r}")
+        raise _fail(
+            option, f"must be one of {', '.join(PADDING_MODES)}, got {excerpt(padding_mode)}"
+        )
     if padding_mode == "zeros":
         return
     if spec.mode != "conv":

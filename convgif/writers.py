@@ -19,6 +19,7 @@ changes a small part of each frame.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import itertools
 import os
@@ -44,6 +45,7 @@ ANIMATION_SUFFIXES: tuple[str, ...] = (".gif", ".png", ".webp")
 STILL_SUFFIXES: tuple[str, ...] = (".png", ".svg", ".pdf")
 
 MAX_PALETTE_COLOURS = 255  # one GIF colour-table entry stays free for transparency
+MAX_NAME_BYTES = 255  # a file name (one path component) on Linux, macOS and Windows file systems
 
 
 class OutputError(ConvgifError):
@@ -111,6 +113,11 @@ def check_output_path(
     target = Path(path)
     if "\x00" in str(target):
         raise OutputError(f"{option}: the path contains a NUL character")
+    if len(os.fsencode(target.name)) > MAX_NAME_BYTES:
+        raise OutputError(
+            f"{option}: the file name is longer than {MAX_NAME_BYTES} bytes, the most a "
+            f"directory entry holds"
+        )
     suffix = target.suffix.lower()
     if suffix not in suffixes:
         shown = f"unknown suffix {suffix!r}" if suffix else f"no suffix in {str(target)!r}"
@@ -125,15 +132,45 @@ def check_output_path(
     return target
 
 
+# Temporary files and folders of writes in progress in this process; what
+# remove_temporaries() removes. Each is listed before it is made, so a stop at
+# any moment finds it.
+_IN_PROGRESS: set[Path] = set()
+
+
+def remove_temporaries() -> None:
+    """Remove the temporary files and folders of every write in progress in this process.
+
+    For a process that must stop at once, without unwinding (a gallery worker
+    on a signal), and at exit, should a second interrupt have cut a write's own
+    cleanup short.
+    """
+    for path in list(_IN_PROGRESS):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        _IN_PROGRESS.discard(path)
+
+
+atexit.register(remove_temporaries)
+
+
 def _create_exclusive(directory: Path, prefix: str, suffix: str) -> Path:
     # O_EXCL with mode 0o666 lets the umask decide permissions, like a plain open();
     # mkstemp would leave the finished file private (0o600).
     while True:
         candidate = directory / f"{prefix}{secrets.token_hex(4)}{suffix}"
+        _IN_PROGRESS.add(candidate)
         try:
             fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:
+            _IN_PROGRESS.discard(candidate)  # someone else's
             continue
+        except BaseException:
+            _IN_PROGRESS.discard(candidate)
+            raise
         os.close(fd)
         return candidate
 
@@ -162,9 +199,11 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     try:
         yield temporary
         os.replace(temporary, target)
+        _IN_PROGRESS.discard(temporary)
     except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             temporary.unlink()
+        _IN_PROGRESS.discard(temporary)  # only once it is gone (a second interrupt)
         if isinstance(error, OSError) and error.filename in (None, str(temporary)):
             raise _naming(error, target) from None
         raise
@@ -206,11 +245,13 @@ def _atomic_directory(directory: Path) -> Iterator[Path]:
     """
     with created_directory(directory):
         temporary = directory / f"{TEMPORARY_PREFIX}{secrets.token_hex(4)}.tmp"
-        temporary.mkdir()
+        _IN_PROGRESS.add(temporary)
         try:
+            temporary.mkdir()
             yield temporary
         finally:
             shutil.rmtree(temporary, ignore_errors=True)
+            _IN_PROGRESS.discard(temporary)
 
 
 # --------------------------------------------------------------------------------------
@@ -1131,8 +1172,11 @@ def write_frames(
     with _atomic_directory(target) as temporary:
         for index, frame in enumerate(frames):
             name = f"{stem}_{index:0{width}d}.png"
-            with open(temporary / name, "wb") as fp:
-                _save_png(_still_image(frame, palette), fp)
+            try:
+                with open(temporary / name, "wb") as fp:
+                    _save_png(_still_image(frame, palette), fp)
+            except OSError as error:  # a full disk: about the frame, not the hidden folder
+                raise _naming(error, target / name) from None
             size_bytes += (temporary / name).stat().st_size
             names.append(name)
         if not names:
