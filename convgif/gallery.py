@@ -301,7 +301,7 @@ def build_gallery(
 ) -> Iterator[FigureResult]:
     """Render entries, yielding each result as it finishes.
 
-    An interrupt (Ctrl-C, or the CLI's SIGTERM/SIGHUP exception) or closing
+    An interrupt (Ctrl-C, or the exception the CLI raises on SIGTERM and SIGHUP) or closing
     the generator stops at once: pending figures are cancelled and the
     workers stopped in the middle of their figures, whose temporary files are
     removed; nothing is written after it. An ``out_dir`` this made is removed

@@ -122,11 +122,14 @@ def check_output_path(
     if suffix not in suffixes:
         shown = f"unknown suffix {suffix!r}" if suffix else f"no suffix in {str(target)!r}"
         raise OutputError(f"{option}: {shown}; use {_suffix_list(suffixes)}")
-    if target.is_dir():
-        raise OutputError(f"{option}: {str(target)!r} is a directory")
     parent = target.parent
-    if not parent.is_dir():
-        raise OutputError(f"{option}: directory {str(parent)!r} does not exist")
+    try:
+        if target.is_dir():
+            raise OutputError(f"{option}: {str(target)!r} is a directory")
+        if not parent.is_dir():
+            raise OutputError(f"{option}: directory {str(parent)!r} does not exist")
+    except OSError as error:  # a folder name too long, a loop of links
+        raise OutputError(f"{option}: cannot use {str(target)!r}: {error.strerror}") from None
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputError(f"{option}: directory {str(parent)!r} is not writable")
     return target
@@ -1157,9 +1160,12 @@ def write_frames(
     target = Path(directory)
     if "\x00" in str(target):
         raise OutputError("--frames: the path contains a NUL character")
-    if target.exists() and not target.is_dir():
-        raise OutputError(f"--frames: {str(target)!r} is not a directory")
-    parent = next((p for p in (target, *target.parents) if p.exists()), Path("."))
+    try:
+        if target.exists() and not target.is_dir():
+            raise OutputError(f"--frames: {str(target)!r} is not a directory")
+        parent = next((p for p in (target, *target.parents) if p.exists()), Path("."))
+    except OSError as error:  # a folder name too long, a loop of links
+        raise OutputError(f"--frames: cannot use {str(target)!r}: {error.strerror}") from None
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputError(f"--frames: directory {str(parent)!r} is not writable")
     if not stem or "/" in stem or os.sep in stem:

@@ -764,6 +764,10 @@ def test_output_names_up_to_255_bytes_work(tmp_path: Path, length: int) -> None:
 def test_an_output_name_over_255_bytes_is_one_line(tmp_path: Path) -> None:
     result = invoke("render", *SMALL, "-o", str(tmp_path / ("a" * 252 + ".gif")))
     assert "longer than 255 bytes" in one_error_line(result, "--output: ")
+    result = invoke("render", *SMALL, "-o", str(tmp_path / ("a" * 300) / "x.gif"))
+    assert "File name too long" in one_error_line(result, "--output: cannot use")
+    result = invoke("render", *SMALL, "--frames", str(tmp_path / ("a" * 300) / "f"))
+    assert "File name too long" in one_error_line(result, "--frames: cannot use")
 
 
 def test_frames_onto_a_directory_are_all_or_nothing_and_name_the_target(tmp_path: Path) -> None:
