@@ -78,11 +78,11 @@ def read_file(
     name = shown_path(path)
     try:
         # O_NONBLOCK: opening a FIFO for reading would wait for a writer.
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise error(f"{option}: no such file: {name}") from None
     except (OSError, ValueError) as failure:  # ValueError: a NUL in the path
-        reason = failure.strerror if isinstance(failure, OSError) else str(failure)
+        reason = (failure.strerror if isinstance(failure, OSError) else None) or str(failure)
         raise error(f"{option}: cannot read {name}: {reason}") from None
     try:
         mode = os.fstat(descriptor).st_mode
