@@ -16,13 +16,17 @@ Written(path=PosixPath('conv_i5_k3_p1_s2.gif'), frame_count=9, size_bytes=...)
 from __future__ import annotations
 
 import math
+import numbers
+import operator
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from convgif.errors import RenderError
-from convgif.spec import ConvSpec, _show
+from convgif.inputs import excerpt
+from convgif.spec import ArgumentTypeError, ConvSpec, _show, is_boolean, is_integer
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; the heavy modules load lazily
     from convgif.figures.model import Figure
@@ -37,6 +41,10 @@ LAYOUTS = ("oblique", "flat")
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 DEFAULT_DURATION_MS = 1000
 DEFAULT_MAX_FRAMES = 3000
+# The drawn grid's cells plus every step's window taps: what `geometry --json` lists
+# and what a figure's values and frames cost. A 1000x1000 grid, or 3000 steps of an
+# 18x18 kernel; the gallery's largest figure lists 657, the README's 16x16 example 2020.
+DEFAULT_MAX_CELLS = 1_000_000
 MAX_DURATION_MS = 655_350  # the longest GIF delay: 65535 centiseconds
 DEFAULT_DECIMALS = 2
 MAX_DECIMALS = 6
@@ -48,18 +56,27 @@ DRAWN_VIEWS = ("window",)
 SYMBOL_VIEWS = ("im2col", "matrix")
 
 
-def _number(name: str, value: object, minimum: float, maximum: float | None = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise RenderError(f"--{name}: must be a number, got {value!r}")
-    if not math.isfinite(value) or value < minimum or (maximum is not None and value > maximum):
+def _number(name: str, value: object, minimum: float, maximum: float | None = None) -> float:
+    """``value`` as a float (numpy scalars too), in range and finite."""
+    if is_boolean(value) or not isinstance(value, numbers.Real):
+        raise RenderError(f"--{name}: must be a number, got {excerpt(value)}")
+    number = float(value)
+    if not math.isfinite(number) or number < minimum or (maximum is not None and number > maximum):
         bound = f"from {minimum:g} to {maximum:g}" if maximum is not None else f">= {minimum:g}"
-        raise RenderError(f"--{name}: must be {bound}, got {value}")
+        raise RenderError(f"--{name}: must be {bound}, got {number:g}")
+    return number
 
 
-def _integer(name: str, value: object, minimum: int, maximum: int | None = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise RenderError(f"--{name}: must be a whole number, got {value!r}")
-    _number(name, value, minimum, maximum)
+def _integer(name: str, value: object, minimum: int, maximum: int | None = None) -> int:
+    """``value`` as an int (numpy integer scalars too), in range."""
+    if not is_integer(value):
+        raise RenderError(f"--{name}: must be a whole number, got {excerpt(value)}")
+    number = operator.index(value)  # type: ignore[arg-type]
+    if number < minimum or (maximum is not None and number > maximum):
+        bound = f"from {minimum} to {maximum}" if maximum is not None else f">= {minimum}"
+        shown = number if number.bit_length() < 64 else "a larger number"
+        raise RenderError(f"--{name}: must be {bound}, got {shown}")
+    return number
 
 
 @dataclass(frozen=True)
@@ -84,6 +101,9 @@ class RenderOptions:
         Transparent background.
     max_frames
         Refuse specs with more steps than this.
+    max_cells
+        Refuse specs whose drawn grid's cells plus every step's window taps
+        are more than this (see :func:`cell_count`).
     step
         Render only this step (0-based, row-major over the output) as a still.
     numbers
@@ -158,28 +178,38 @@ class RenderOptions:
     view: str = "window"
     symbols: bool = False
     bias: str | Path | Sequence[float] | Any | None = None
+    max_cells: int = DEFAULT_MAX_CELLS
 
     def __post_init__(self) -> None:
+        def put(name: str, value: object) -> None:
+            object.__setattr__(self, name, value)
+
         if self.layout is not None and self.layout not in LAYOUTS:
-            raise RenderError(f"--layout: must be one of {', '.join(LAYOUTS)}, got {self.layout!r}")
+            raise RenderError(
+                f"--layout: must be one of {', '.join(LAYOUTS)}, got {excerpt(self.layout)}"
+            )
         if not isinstance(self.theme, (str, Path)) or not str(self.theme):
-            raise RenderError(f"--theme: must be a theme name or a path, got {self.theme!r}")
-        _integer("duration-ms", self.duration_ms, 1, MAX_DURATION_MS)
-        _number("scale", self.scale, 0.05, 20.0)
-        _number("dpi", self.dpi, 10.0, 2400.0)
-        _integer("max-frames", self.max_frames, 1)
+            raise RenderError(f"--theme: must be a theme name or a path, got {excerpt(self.theme)}")
+        put("duration_ms", _integer("duration-ms", self.duration_ms, 1, MAX_DURATION_MS))
+        put("scale", _number("scale", self.scale, 0.05, 20.0))
+        put("dpi", _number("dpi", self.dpi, 10.0, 2400.0))
+        put("max_frames", _integer("max-frames", self.max_frames, 1))
+        put("max_cells", _integer("max-cells", self.max_cells, 1))
         if self.step is not None:
-            _integer("step", self.step, 0)
-        _integer("decimals", self.decimals, 0, MAX_DECIMALS)
+            put("step", _integer("step", self.step, 0))
+        put("decimals", _integer("decimals", self.decimals, 0, MAX_DECIMALS))
         for name in ("caption", "transparent", "numbers", "flip", "labels", "equation", "symbols"):
-            if not isinstance(getattr(self, name), bool):
-                raise RenderError(f"--{name}: must be true or false, got {getattr(self, name)!r}")
+            if not is_boolean(getattr(self, name)):
+                raise RenderError(
+                    f"--{name}: must be true or false, got {excerpt(getattr(self, name))}"
+                )
+            put(name, bool(getattr(self, name)))
         if self.seed is not None:
-            _integer("seed", self.seed, 0)
+            put("seed", _integer("seed", self.seed, 0))
         if self.padding_mode not in PADDING_MODES:
             raise RenderError(
                 f"--padding-mode: must be one of {', '.join(PADDING_MODES)}, "
-                f"got {self.padding_mode!r}"
+                f"got {excerpt(self.padding_mode)}"
             )
         for name in ("input_values", "kernel_values"):
             value = getattr(self, name)
@@ -189,7 +219,7 @@ class RenderOptions:
                 option = "--" + name.replace("_", "-")
                 raise RenderError(
                     f'{option}: must be inline values like "1,2;3,4", a .csv or .npy '
-                    f"file, or rows of numbers, got {value!r}"
+                    f"file, or rows of numbers, got {excerpt(value)}"
                 )
         if self.view not in VIEWS:
             raise RenderError(f"--view: must be one of {', '.join(VIEWS)}, got {self.view!r}")
@@ -267,19 +297,44 @@ def step_count(spec: ConvSpec, view: str = "window") -> int:
     return spec.step_count
 
 
+def cell_count(spec: ConvSpec) -> int:
+    """The drawn grid's cells plus every step's window taps: the size of the figure's work.
+
+    What ``convgif geometry --json`` lists (the grid, then each step's window),
+    and what bounds the memory and time of a figure's values and frames.
+    """
+    rows, cols = spec.grid_size
+    kernel_rows, kernel_cols = spec.kernel_size
+    return rows * cols + spec.step_count * kernel_rows * kernel_cols
+
+
 def check_frame_count(spec: ConvSpec, options: RenderOptions) -> None:
-    """Refuse a ``--step`` out of range, or more steps than ``--max-frames``.
+    """Refuse a ``--step`` out of range, more steps than ``--max-frames``, or more cells
+    than ``--max-cells``: before any value, grid or frame is made.
 
     Raises
     ------
     RenderError
         Naming the option and how to raise the limit.
     """
+    if not isinstance(spec, ConvSpec):
+        raise _not_a_spec(spec)
     _check_count(step_count(spec, options.view), options, "spec")
+    cells = cell_count(spec)
+    if cells > options.max_cells:
+        (rows, cols), (kh, kw) = spec.grid_size, spec.kernel_size
+        raise RenderError(
+            f"--max-cells: this spec lists {cells} cells (its {rows}x{cols} drawn grid, and "
+            f"{kh}x{kw} kernel taps at each of its {spec.step_count} steps), more than the "
+            f"limit of {options.max_cells}; raise it with --max-cells {cells}"
+        )
 
 
 def _check_count(count: int, options: RenderOptions, what: str) -> None:
-    """:func:`check_frame_count` for a figure of ``count`` steps (``what``: spec, stack)."""
+    """Refuse a ``--step`` out of range, or more steps than ``--max-frames``.
+
+    ``count`` is the figure's steps; ``what`` names it (spec, stack).
+    """
     if options.step is not None:
         if options.step >= count:
             raise RenderError(
@@ -293,6 +348,40 @@ def _check_count(count: int, options: RenderOptions, what: str) -> None:
             f"limit of {options.max_frames}; raise it with --max-frames {count} "
             f"or draw one step with --step N"
         )
+
+
+def _not_a_spec(spec: object) -> ArgumentTypeError:
+    return ArgumentTypeError(
+        f"spec: must be a ConvSpec, got {type(spec).__name__} {excerpt(spec)}; "
+        f"build one with ConvSpec(input_size=..., ...)"
+    )
+
+
+def _arguments(
+    spec: object, options: object, path: object, argument: str
+) -> tuple[RenderOptions, Path | None]:
+    """Check the types of the public functions' arguments; the options and the path."""
+    if not isinstance(spec, ConvSpec):
+        raise _not_a_spec(spec)
+    if options is None:
+        options = RenderOptions()
+    if not isinstance(options, RenderOptions):
+        hint = "; pass RenderOptions(**the_dict)" if isinstance(options, dict) else ""
+        raise ArgumentTypeError(
+            f"options: must be RenderOptions or None, got {type(options).__name__}{hint}"
+        )
+    if path is None:
+        return options, None
+    try:
+        text = os.fspath(path)  # type: ignore[call-overload]
+    except TypeError:
+        text = None
+    if not isinstance(text, str):
+        raise ArgumentTypeError(
+            f"{argument}: must be a str or os.PathLike path, got "
+            f"{type(path).__name__} {excerpt(path)}"
+        )
+    return options, Path(text)
 
 
 def check_view(spec: ConvSpec, options: RenderOptions) -> None:
@@ -456,9 +545,9 @@ def render_to_file(
         Before anything is drawn or written (one-line messages naming the
         option).
     """
-    options = options if options is not None else RenderOptions()
+    options, given = _arguments(spec, options, output, "output")
     check_drawable(spec, options)
-    path = Path(output) if output is not None else default_output(spec, options)
+    path = given if given is not None else default_output(spec, options)
 
     def check() -> None:
         check_view(spec, options)
@@ -543,14 +632,17 @@ def render_frames(
     RenderError, ThemeError, OutputError
         Before anything is drawn or written.
     """
-    options = options if options is not None else RenderOptions()
+    if directory is None:
+        raise ArgumentTypeError("directory: must be a str or os.PathLike path, got None")
+    options, path = _arguments(spec, options, directory, "directory")
+    assert path is not None
 
     def check() -> None:
         check_drawable(spec, options)
         check_view(spec, options)
         check_frame_count(spec, options)
 
-    return _write_frames(directory, options, check, lambda: build_figure(spec, options))
+    return _write_frames(path, options, check, lambda: build_figure(spec, options))
 
 
 def _write_frames(

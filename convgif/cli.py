@@ -6,12 +6,16 @@ input, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import itertools
 import json
+import math
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +24,7 @@ import click
 from convgif.api import (
     DEFAULT_DECIMALS,
     DEFAULT_DURATION_MS,
+    DEFAULT_MAX_CELLS,
     DEFAULT_MAX_FRAMES,
     LAYOUTS,
     MAX_DECIMALS,
@@ -32,6 +37,53 @@ from convgif.spec import DEFAULTS, MODES, ConvSpec, SpecError, option_name, pars
 
 F = Callable[..., Any]
 
+# Signals that end a run as Ctrl-C does: the exception unwinds, so temporary
+# files are removed and worker processes stopped; the exit status is 128 + signal.
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+class Stopped(KeyboardInterrupt):
+    """A stop signal (SIGINT, SIGTERM, SIGHUP), raised where the program is, so that it
+    cleans up as for Ctrl-C; ``signum`` gives the exit status."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+# A signal this soon after the one that started stopping is ignored: the run is
+# cleaning up, and a second exception (Ctrl-C pressed twice) would cut that short.
+# A later one raises again: a cleanup that takes longer is stuck, or the first
+# exception was swallowed somewhere.
+REPEATED_STOP_IGNORED_S = 1.0
+
+
+@contextlib.contextmanager
+def _stop_signals_raise() -> Iterator[None]:
+    """While inside, the stop signals raise :class:`Stopped` (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    stopping_since: float | None = None
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping_since
+        now = time.monotonic()
+        if stopping_since is not None and now - stopping_since < REPEATED_STOP_IGNORED_S:
+            return  # not SIG_IGN: that reports a signal caught just before as a race
+        stopping_since = now
+        raise Stopped(signum)
+
+    previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            if handler is not None:  # None: not set from Python, cannot be put back
+                signal.signal(signum, handler)
+
 
 class ConvgifGroup(click.Group):
     """A group whose errors are a single line and exit status 2."""
@@ -39,7 +91,8 @@ class ConvgifGroup(click.Group):
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
         try:
-            return super().main(*args, **kwargs)
+            with _stop_signals_raise():
+                return super().main(*args, **kwargs)
         except click.exceptions.Exit as done:
             sys.exit(done.exit_code)
         except click.BadParameter as error:
@@ -57,9 +110,31 @@ class ConvgifGroup(click.Group):
             where = f"cannot write {error.filename}: " if error.filename else ""
             click.echo(f"convgif: error: {where}{error.strerror or error}", err=True)
             sys.exit(1)
-        except (click.Abort, KeyboardInterrupt):
+        except (click.Abort, KeyboardInterrupt) as error:
+            # click turns KeyboardInterrupt (and so Stopped) into Abort, keeping it as the cause.
+            cause = error.__cause__ if isinstance(error, click.Abort) else error
+            signum = getattr(cause, "signum", signal.SIGINT)
             click.echo("convgif: interrupted", err=True)
-            sys.exit(130)
+            sys.exit(128 + signum)
+
+
+class _Finite:
+    """A float option that refuses nan and inf: click's float takes them, and nan passes
+    every bound of a range."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)  # type: ignore[misc]
+        if not math.isfinite(number):
+            self.fail(f"must be a finite number, got {value}", param, ctx)  # type: ignore[attr-defined]
+        return number
+
+
+class FiniteFloat(_Finite, click.types.FloatParamType):
+    """A finite float."""
+
+
+class FiniteFloatRange(_Finite, click.FloatRange):
+    """A finite float within bounds."""
 
 
 # The size-like spec options: (field, metavar, help). Each takes N or HxW.
@@ -324,6 +399,13 @@ max_frames_option = click.option(
     show_default=True,
     help="Refuse a spec with more steps (frames) than this.",
 )
+max_cells_option = click.option(
+    "--max-cells",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_CELLS,
+    show_default=True,
+    help="Refuse a spec whose drawn grid's cells plus every step's kernel taps are more than this.",
+)
 
 
 # -- the views of one convolution (convgif.views) -------------------------------------
@@ -418,20 +500,20 @@ def figure_options(command: F) -> F:
         ),
         click.option(
             "--fps",
-            type=click.FloatRange(min=0.002, max=1000),  # 1000 / 0.002 ms fits a GIF delay
+            type=FiniteFloatRange(min=0.002, max=1000),  # 1000 / 0.002 ms fits a GIF delay
             default=None,
             help="Frames per second, instead of --duration-ms.",
         ),
         click.option(
             "--scale",
-            type=float,
+            type=FiniteFloat(),
             default=1.0,
             show_default=True,
             help="Size of the whole figure: cells, lines and text (and of SVG/PDF stills).",
         ),
         click.option(
             "--dpi",
-            type=float,
+            type=FiniteFloat(),
             default=100.0,
             show_default=True,
             help="Pixels per inch of raster output.",
@@ -521,14 +603,14 @@ def cli() -> None:
 )
 @max_frames_option
 @view_option
+@max_cells_option
 def geometry(as_json: bool, **options: Any) -> None:
     """Print the output size, the drawn grid and every step of a convolution (and its values)."""
     from convgif.api import RenderOptions, check_frame_count, figure_values
     from convgif.geometry import Geometry
 
     spec = build_spec(options)
-    max_frames = options.pop("max_frames")
-    settings = RenderOptions(max_frames=max_frames, **options)
+    settings = RenderOptions(**options)
     if settings.view != "window":
         from convgif.views import check_view
 
@@ -604,6 +686,7 @@ def _echo_texts(title: str, texts: list[list[str]]) -> None:
 @spec_options
 @figure_options
 @max_frames_option
+@max_cells_option
 @values_options(RENDER_NUMBERS_HELP)
 @view_option
 @symbols_option
@@ -661,18 +744,26 @@ def render(
     "$CONVGIF_TEMPLATES if set, else the one installed with convgif, else the source "
     "checkout's templates/]",
 )
+@click.option(
+    "--allow-paths-outside",
+    is_flag=True,
+    default=False,
+    help="Let the gallery's file paths (values, themes) lead outside the gallery's folder.",
+)
 def gallery(
     out_dir: Path,
     only: tuple[str, ...],
     jobs: int | None,
     list_only: bool,
     gallery_file: Path | None,
+    allow_paths_outside: bool,
 ) -> None:
     """Render every figure of the gallery (templates/gallery.toml), in parallel."""
     from convgif import gallery as figures
 
     entries = figures.select(
-        figures.load_gallery(gallery_file), [n for item in only for n in item.split(",") if n]
+        figures.load_gallery(gallery_file, allow_paths_outside=allow_paths_outside),
+        [n for item in only for n in item.split(",") if n],
     )
     if list_only:
         for entry in entries:
@@ -682,35 +773,13 @@ def gallery(
             )
         return
     started = time.perf_counter()
-    results = figures.build_gallery(entries, out_dir, jobs)
-    failed = []
-    frames = size_bytes = 0
-    if sys.stdout.isatty():
-        with click.progressbar(
-            results,
-            length=len(entries),
-            label="rendering",
-            item_show_func=lambda r: r.name if r else "",
-        ) as bar:
-            done = list(bar)
-    else:
-        done = []
-        for result in results:
-            done.append(result)
-            click.echo(
-                f"{result.name}: "
-                + (
-                    f"{result.frame_count} frames, {result.size_bytes} bytes"
-                    if result.ok
-                    else f"FAILED: {result.error}"
-                )
-            )
-    for result in done:
-        if result.ok:
-            frames += result.frame_count
-            size_bytes += result.size_bytes
-        else:
-            failed.append(result)
+    with contextlib.closing(figures.build_gallery(entries, out_dir, jobs)) as results:
+        # closing: an interrupt while a result is reported stops the workers at once,
+        # not when the generator is collected.
+        done = _collect(results, len(entries))
+    failed = [result for result in done if not result.ok]
+    frames = sum(result.frame_count for result in done if result.ok)
+    size_bytes = sum(result.size_bytes for result in done if result.ok)
     seconds = time.perf_counter() - started
     for result in failed:
         click.echo(f"convgif: error: {result.name}: {result.error}", err=True)
@@ -794,6 +863,30 @@ def stack(
             f"than the limit of {max_frames}; raise it with --max-frames {spec.step_count}"
         )
     click.echo(json.dumps(StackGeometry(spec).to_dict(), separators=(",", ":")))
+
+
+def _collect(results: Iterator[Any], count: int) -> list[Any]:
+    """The gallery's results, reported as they come: a progress bar on a terminal, else lines."""
+    if sys.stdout.isatty():
+        with click.progressbar(
+            results,
+            length=count,
+            label="rendering",
+            item_show_func=lambda r: r.name if r else "",
+        ) as bar:
+            return list(bar)
+    done = []
+    for result in results:
+        done.append(result)
+        click.echo(
+            f"{result.name}: "
+            + (
+                f"{result.frame_count} frames, {result.size_bytes} bytes"
+                if result.ok
+                else f"FAILED: {result.error}"
+            )
+        )
+    return done
 
 
 def main() -> None:

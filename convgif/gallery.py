@@ -8,25 +8,40 @@ finishes, and the CLI reports them.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import signal
+import threading
 import time
 import tomllib
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from convgif.errors import ConvgifError
+from convgif.inputs import MAX_TEXT_BYTES, excerpt, is_inside, read_text, shown, shown_path
 from convgif.spec import ConvSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     from convgif.stack import StackSpec
 
 GALLERY_SUFFIX = ".gif"
+MAX_NAME_BYTES = 255 - len(GALLERY_SUFFIX)  # a file name is at most 255 bytes
 _SPEC_KEYS = frozenset(f.name for f in dataclasses.fields(ConvSpec) if f.init) - {"padding_name"}
 _STACK_KEYS = frozenset({"input_size", "layers"})
+_TOP_KEYS = ("defaults", "figure")
+_ENTRY_KEYS = frozenset({"name", "caption", "spec", "stack", "render"})
+# Render options that may name a file: resolved relative to the gallery's folder.
+_PATH_KEYS = ("input_values", "kernel_values", "theme")
+# Signals that stop a worker; the parent stops the workers on these and on Ctrl-C.
+_STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+_STOP_GRACE_S = 2.0  # then a worker that has not exited is killed
 
 
 class GalleryError(ConvgifError):
@@ -99,58 +114,124 @@ def default_gallery_path() -> Path:
     return templates_dir() / "gallery.toml"
 
 
-def load_gallery(path: Path | None = None) -> list[FigureEntry]:
+def load_gallery(
+    path: Path | None = None, *, allow_paths_outside: bool = False
+) -> list[FigureEntry]:
     """Read the gallery list; a bad entry is kept, with its ``error`` set.
+
+    File paths in an entry (``input_values``, ``kernel_values``, ``theme``)
+    are read relative to the gallery's folder, and must stay inside it
+    (symbolic links followed) unless ``allow_paths_outside``.
 
     Raises
     ------
     GalleryError
-        If the file is missing or is not valid TOML.
+        If the file is missing, not a regular file, too large, not valid TOML,
+        or not of the gallery's shape: top-level keys other than ``defaults``
+        and ``figure``, no figures, ``figure`` not a list of tables,
+        ``defaults`` other than a ``render`` table.
     """
     path = Path(path) if path is not None else default_gallery_path()
+    text = read_text(path, "--gallery", MAX_TEXT_BYTES, GalleryError)
+    where = f"--gallery: {shown_path(path)}"
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise GalleryError(f"--gallery: no such file: {path}") from None
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise GalleryError(f"--gallery: cannot read {path}: {error}") from None
-    defaults = data.get("defaults", {}).get("render", {})
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise GalleryError(f"{where} is not valid TOML: {error}") from None
+    unknown = sorted(shown(key) for key in set(data) - set(_TOP_KEYS))
+    if unknown:
+        raise GalleryError(
+            f"{where}: unknown key(s) {', '.join(unknown)} (known: [defaults], [[figure]])"
+        )
+    figures = data.get("figure", [])
+    if not isinstance(figures, list) or not all(isinstance(raw, dict) for raw in figures):
+        raise GalleryError(
+            f"{where}: figure must be a list of [[figure]] tables, got {excerpt(figures)}"
+        )
+    if not figures:
+        raise GalleryError(f"{where}: no figures; add [[figure]] tables")
+    defaults = data.get("defaults", {})
+    if not isinstance(defaults, dict) or set(defaults) - {"render"}:
+        raise GalleryError(
+            f"{where}: defaults must be a table holding only a render table, got "
+            f"{excerpt(defaults)}"
+        )
+    render_defaults = defaults.get("render", {})
+    if not isinstance(render_defaults, dict):
+        raise GalleryError(
+            f"{where}: defaults.render must be a table of render options, got "
+            f"{excerpt(render_defaults)}"
+        )
+    folder = path.parent
     entries = []
     seen: set[str] = set()
-    for position, raw in enumerate(data.get("figure", []), start=1):
-        entry = _entry(raw, defaults, position)
+    for position, raw in enumerate(figures, start=1):
+        entry = _entry(raw, render_defaults, position, folder, allow_paths_outside)
         if entry.error is None and entry.name in seen:
-            entry = dataclasses.replace(entry, error=f"the name {entry.name!r} is used twice")
+            entry = dataclasses.replace(
+                entry, error=f"the name {excerpt(entry.name)} is used twice"
+            )
         seen.add(entry.name)
         entries.append(entry)
     return entries
 
 
-def _entry(raw: dict[str, Any], defaults: dict[str, Any], position: int) -> FigureEntry:
+def _name_error(name: object) -> str | None:
+    """Why ``name`` cannot be a figure's file name, or None."""
+    if not isinstance(name, str) or not name:
+        return "needs a `name` usable as a file name"
+    if "/" in name or os.sep in name or name.startswith(".") or not name.isprintable():
+        return f"the name {excerpt(name)} is not a plain file name"
+    if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+        return f"the name {excerpt(name)} is longer than {MAX_NAME_BYTES} bytes"
+    return None
+
+
+def _entry(
+    raw: dict[str, Any],
+    defaults: dict[str, Any],
+    position: int,
+    folder: Path,
+    allow_paths_outside: bool,
+) -> FigureEntry:
     """Check one ``[[figure]]`` table without rendering it."""
     from convgif.api import RenderOptions
 
     name = raw.get("name")
-    if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
-        return FigureEntry(name=f"figure #{position}", error="needs a `name` usable as a file name")
-    unknown = set(raw) - {"name", "caption", "spec", "stack", "render"}
+    problem = _name_error(name)
+    if problem is not None:
+        return FigureEntry(name=f"figure #{position}", error=problem)
+    assert isinstance(name, str)
+    caption = raw.get("caption", "")
     spec = raw.get("spec", {})
     stack = raw.get("stack")
-    render = {**defaults, **raw.get("render", {})}
-    render_keys = {f.name for f in dataclasses.fields(RenderOptions)}
-    unknown |= {f"spec.{k}" for k in set(spec) - _SPEC_KEYS}
-    unknown |= {f"render.{k}" for k in set(render) - render_keys}
+    render = raw.get("render", {})
+    for key, value, kind in (
+        ("caption", caption, str),
+        ("spec", spec, dict),
+        ("render", render, dict),
+    ):
+        if not isinstance(value, kind):
+            expected = "a string" if kind is str else "a table"
+            return FigureEntry(name=name, error=f"{key} must be {expected}, got {excerpt(value)}")
     if stack is not None and not isinstance(stack, dict):
         return FigureEntry(name=name, error="`stack` must be a table: { input_size, layers }")
+    render = {**defaults, **render}
+    entry = FigureEntry(name=name, caption=caption, spec=spec, render=render, stack=stack)
+    render_keys = {f.name for f in dataclasses.fields(RenderOptions)}
+    unknown = {shown(k) for k in set(raw) - _ENTRY_KEYS}
+    unknown |= {f"spec.{shown(k)}" for k in set(spec) - _SPEC_KEYS}
+    unknown |= {f"render.{shown(k)}" for k in set(render) - render_keys}
     if stack is not None:
-        unknown |= {f"stack.{k}" for k in set(stack) - _STACK_KEYS}
-    entry = FigureEntry(
-        name=name, caption=str(raw.get("caption", "")), spec=spec, render=render, stack=stack
-    )
+        unknown |= {f"stack.{shown(k)}" for k in set(stack) - _STACK_KEYS}
     if unknown:
         return dataclasses.replace(entry, error=f"unknown key(s): {', '.join(sorted(unknown))}")
     if stack is not None and "spec" in raw:
         return dataclasses.replace(entry, error="give a `spec` or a `stack`, not both")
+    render, problem = _resolve_paths(render, folder, allow_paths_outside)
+    if problem is not None:
+        return dataclasses.replace(entry, error=problem)
+    entry = dataclasses.replace(entry, render=render)
     try:
         if stack is not None:
             entry.stack_spec()
@@ -160,6 +241,34 @@ def _entry(raw: dict[str, Any], defaults: dict[str, Any], position: int) -> Figu
     except (TypeError, ValueError) as error:
         return dataclasses.replace(entry, error=str(error))
     return entry
+
+
+def _resolve_paths(
+    render: dict[str, Any], folder: Path, allow_paths_outside: bool
+) -> tuple[dict[str, Any], str | None]:
+    """The render options with their file paths made relative to the gallery's folder.
+
+    Returns the options, and why they cannot be used (a path outside the
+    folder) or None.
+    """
+    from convgif.theme import looks_like_path
+    from convgif.values import names_a_file
+
+    resolved = dict(render)
+    for key in _PATH_KEYS:
+        value = render.get(key)
+        if not isinstance(value, str):
+            continue
+        if not (looks_like_path(value) if key == "theme" else names_a_file(value, folder)):
+            continue  # a theme name, or inline values
+        path = folder / value  # an absolute path stays as it is
+        if not allow_paths_outside and not is_inside(path, folder):
+            return render, (
+                f"render.{key}: {shown(value)} is outside the gallery's folder "
+                f"{shown_path(folder)}; pass --allow-paths-outside to read it"
+            )
+        resolved[key] = path
+    return resolved, None
 
 
 def select(entries: Sequence[FigureEntry], only: Sequence[str]) -> list[FigureEntry]:
@@ -220,6 +329,12 @@ def build_gallery(
 ) -> Iterator[FigureResult]:
     """Render entries, yielding each result as it finishes.
 
+    An interrupt (Ctrl-C, or the exception the CLI raises on SIGTERM and SIGHUP) or closing
+    the generator stops at once: pending figures are cancelled and the
+    workers stopped in the middle of their figures, whose temporary files are
+    removed; nothing is written after it. An ``out_dir`` this made is removed
+    again if nothing was written.
+
     Parameters
     ----------
     entries
@@ -229,23 +344,99 @@ def build_gallery(
     jobs
         Worker processes; 1 renders in this process (no pool).
     """
+    from convgif.writers import created_directory
+
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     jobs = default_jobs() if jobs is None else max(1, jobs)
-    if jobs == 1 or len(entries) <= 1:
-        for entry in entries:
-            yield render_entry(entry, out_dir)
-        return
+    with created_directory(out_dir):
+        if jobs == 1 or len(entries) <= 1:
+            for entry in entries:
+                yield render_entry(entry, out_dir)
+        else:
+            yield from _build_in_pool(entries, out_dir, jobs)
+
+
+def _build_in_pool(
+    entries: Sequence[FigureEntry], out_dir: Path, jobs: int
+) -> Iterator[FigureResult]:
     # Largest figures first so the pool's tail is short.
     order = sorted(entries, key=_expected_cost, reverse=True)
-    with ProcessPoolExecutor(max_workers=min(jobs, len(entries))) as pool:
-        pending: set[Future[FigureResult]] = {
-            pool.submit(render_entry, entry, out_dir) for entry in order
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(entries)), initializer=_start_worker)
+    try:
+        futures: dict[Future[FigureResult], FigureEntry] = {
+            pool.submit(render_entry, entry, out_dir): entry for entry in order
         }
+        pending = set(futures)
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
-                yield future.result()
+                yield _result(future, futures[future])
+    except BaseException:
+        # Ctrl-C, SIGTERM/SIGHUP raised by the CLI, or the caller closed the generator:
+        # the pool's own shutdown would wait for every figure already handed out.
+        with _stop_signals_ignored():
+            _stop_workers(pool)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _result(future: Future[FigureResult], entry: FigureEntry) -> FigureResult:
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        return FigureResult(name=entry.name, error="its worker process stopped unexpectedly")
+
+
+def _start_worker() -> None:
+    """Set up a worker process: a stop signal removes its temporary files and exits at once.
+
+    Not an exception: the pool's worker loop catches every exception, even
+    ``SystemExit``, around the figure and around sending its result back, and
+    would go on to the next figure.
+    """
+    from convgif.writers import remove_temporaries
+
+    def stop(signum: int, frame: object) -> None:
+        remove_temporaries()
+        os._exit(128 + signum)
+
+    for signum in _STOP_SIGNALS:
+        signal.signal(signum, stop)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Cancel what has not started and stop the workers in the middle of their figures."""
+    # The pool has no public way to stop running tasks (terminate_workers() is 3.14+).
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()  # SIGTERM: the worker removes its temporary file and exits
+    deadline = time.monotonic() + _STOP_GRACE_S
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.exitcode is None:
+            process.kill()  # stuck in a long native call; its temporary file may remain
+            process.join()
+    pool.shutdown(wait=True)
+
+
+def _ignore(signum: int, frame: object) -> None:
+    """Do nothing (SIG_IGN would report a signal caught just before as a race condition)."""
+
+
+@contextlib.contextmanager
+def _stop_signals_ignored() -> Iterator[None]:
+    """Ignore a second Ctrl-C (or SIGTERM, SIGHUP) while the workers are being stopped."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, _ignore) for signum in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            if handler is not None:  # None: not set from Python, cannot be put back
+                signal.signal(signum, handler)
 
 
 def _expected_cost(entry: FigureEntry) -> int:

@@ -18,7 +18,8 @@ from enum import IntEnum
 from functools import cached_property
 from typing import Any
 
-from convgif.spec import ConvSpec, Pair
+from convgif.inputs import excerpt
+from convgif.spec import ArgumentTypeError, ConvSpec, Pair
 
 Cell = tuple[int, int]
 
@@ -110,6 +111,13 @@ class Geometry:
     """
 
     spec: ConvSpec
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.spec, ConvSpec):
+            raise ArgumentTypeError(
+                f"spec: must be a ConvSpec, got {type(self.spec).__name__} {excerpt(self.spec)}; "
+                f"build one with ConvSpec(input_size=..., ...)"
+            )
 
     @cached_property
     def _row_index(self) -> tuple[int | None, ...]:

@@ -10,11 +10,13 @@ stored resolved, per side, as ``(top, bottom, left, right)``.
 from __future__ import annotations
 
 import numbers
+import operator
 import re
 from dataclasses import dataclass, field
 from typing import Literal
 
 from convgif.errors import ConvgifError
+from convgif.inputs import excerpt
 
 Pair = tuple[int, int]
 Sides = tuple[int, int, int, int]
@@ -39,6 +41,9 @@ MAX_CHANNELS = 1024
 # minimum ("must not be negative") rather than as malformed.
 _PAIR_RE = re.compile(r"^\s*([+-]?\d+)\s*(?:[xX×]\s*([+-]?\d+))?\s*$")
 _SIDES_RE = re.compile(r"^\s*([+-]?\d+)\s*,\s*([+-]?\d+)\s*,\s*([+-]?\d+)\s*,\s*([+-]?\d+)\s*$")
+# No drawable convolution comes near int32; the cap also keeps every number in a
+# message short (Python refuses to print an int of more than 4300 digits).
+MAX_SIZE = 2**31 - 1
 
 
 class SpecError(ConvgifError):
@@ -47,6 +52,27 @@ class SpecError(ConvgifError):
     The message names the command-line option and the rule it broke; the CLI
     prints it as is.
     """
+
+
+class ArgumentTypeError(ConvgifError, TypeError):
+    """A Python API argument of the wrong type; the message names the argument.
+
+    Both a :class:`ConvgifError` (a ``ValueError``) and a ``TypeError``, so
+    either ``except`` catches it.
+    """
+
+
+def is_integer(value: object) -> bool:
+    """True for an int or an integer scalar of numpy (any ``numbers.Integral``), not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def is_boolean(value: object) -> bool:
+    """True for a bool or a numpy bool scalar (duck-typed: no numpy import here)."""
+    if isinstance(value, bool):
+        return True
+    dtype = getattr(value, "dtype", None)
+    return getattr(dtype, "kind", None) == "b" and getattr(value, "ndim", None) == 0
 
 
 def option_name(name: str) -> str:
@@ -59,7 +85,20 @@ def _fail(name: str, rule: str) -> SpecError:
 
 
 def _describe_value(value: object) -> str:
-    return repr(value) if isinstance(value, str) else str(value)
+    return excerpt(value)
+
+
+def _whole(value: object, name: str) -> int:
+    """A digit string or an integer as an int; beyond ±:data:`MAX_SIZE` is refused."""
+    if isinstance(value, str):
+        digits = value.strip().lstrip("+-")
+        number = int(value) if len(digits) <= len(str(MAX_SIZE)) else MAX_SIZE + 1
+    else:
+        number = operator.index(value)  # type: ignore[arg-type]
+    if abs(number) > MAX_SIZE:
+        shown = _describe_value(value) if isinstance(value, str) else "a larger number"
+        raise _fail(name, f"must be at most {MAX_SIZE} in absolute value, got {shown}")
+    return number
 
 
 def parse_pair(value: object, name: str, minimum: int = 1) -> Pair:
@@ -82,28 +121,29 @@ def parse_pair(value: object, name: str, minimum: int = 1) -> Pair:
     kind = "a positive integer" if minimum >= 1 else "a non-negative integer"
     form = f"{kind} or HxW (like 5x7)"
     pair: tuple[object, ...]
-    if isinstance(value, bool):
+    if is_boolean(value):
         raise _fail(name, f"must be {form}, got {_describe_value(value)}")
-    if isinstance(value, int):
+    if is_integer(value):
         pair = (value, value)
     elif isinstance(value, str):
         match = _PAIR_RE.match(value)
         if not match:
             raise _fail(name, f"must be {form}, got {_describe_value(value)}")
-        h = int(match.group(1))
-        w = int(match.group(2)) if match.group(2) is not None else h
+        h = _whole(match.group(1), name)
+        w = _whole(match.group(2), name) if match.group(2) is not None else h
         pair = (h, w)
     elif isinstance(value, (tuple, list)) and len(value) == 2:
         pair = tuple(value)
     else:
         raise _fail(name, f"must be {form}, got {_describe_value(value)}")
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in pair):
+    if not all(is_integer(v) for v in pair):
         raise _fail(name, f"must be {form}, got {_describe_value(value)}")
-    if min(pair) < minimum:  # type: ignore[type-var]
-        shown = value if not isinstance(value, (tuple, list)) else "x".join(map(str, pair))
+    h, w = (_whole(v, name) for v in pair)
+    if min(h, w) < minimum:
+        shown = f"{h}x{w}" if isinstance(value, (tuple, list)) else value
         rule = "must not be negative" if minimum == 0 else f"must be at least {minimum}"
         raise _fail(name, f"{rule}, got {shown}")
-    return (int(pair[0]), int(pair[1]))  # type: ignore[arg-type]
+    return (h, w)
 
 
 def parse_count(value: object, name: str) -> int:
@@ -201,26 +241,24 @@ def resolve_padding(
             return (top, bottom, left, right), "same"
         match = _SIDES_RE.match(text)
         if match:
-            t, b, left, r = (int(g) for g in match.groups())
+            t, b, left, r = (_whole(g, "padding") for g in match.groups())
             if min(t, b, left, r) < 0:
                 raise _fail("padding", f"must not be negative, got {value.strip()}")
             return (t, b, left, r), None
         if _PAIR_RE.match(text):
             ph, pw = parse_pair(text, "padding", minimum=0)
             return (ph, ph, pw, pw), None
-        raise _fail("padding", f"must be {form}, got {value!r}")
+        raise _fail("padding", f"must be {form}, got {_describe_value(value)}")
     if isinstance(value, (tuple, list)) and len(value) == 4:
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-            raise _fail("padding", f"must be {form}, got {value!r}")
-        if min(value) < 0:
-            raise _fail("padding", f"must not be negative, got {tuple(value)}")
-        return (int(value[0]), int(value[1]), int(value[2]), int(value[3])), None
-    is_int = isinstance(value, int) and not isinstance(value, bool)
+        if not all(is_integer(v) for v in value):
+            raise _fail("padding", f"must be {form}, got {_describe_value(value)}")
+        t, b, left, r = (_whole(v, "padding") for v in value)
+        if min(t, b, left, r) < 0:
+            raise _fail("padding", f"must not be negative, got {(t, b, left, r)}")
+        return (t, b, left, r), None
     is_pair = isinstance(value, (tuple, list)) and len(value) == 2
-    if not (is_int or is_pair) or (
-        is_pair and not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-    ):
-        raise _fail("padding", f"must be {form}, got {value!r}")
+    if not (is_integer(value) or is_pair) or (is_pair and not all(is_integer(v) for v in value)):
+        raise _fail("padding", f"must be {form}, got {_describe_value(value)}")
     ph, pw = parse_pair(value, "padding", minimum=0)
     return (ph, ph, pw, pw), None
 
@@ -280,9 +318,15 @@ class ConvSpec:
         put("output_padding", parse_pair(self.output_padding, "output_padding", minimum=0))
         for name in CHANNEL_FIELDS:
             put(name, parse_count(getattr(self, name), name))
+        if not is_boolean(self.transposed):
+            raise _fail(
+                "transposed", f"must be true or false, got {_describe_value(self.transposed)}"
+            )
         put("transposed", bool(self.transposed))
         if self.mode not in MODES:
-            raise _fail("mode", f"must be one of {', '.join(MODES)}, got {self.mode!r}")
+            raise _fail(
+                "mode", f"must be one of {', '.join(MODES)}, got {_describe_value(self.mode)}"
+            )
         sides, name = resolve_padding(
             self.padding,
             self.input_size,

@@ -11,7 +11,9 @@ encoded with one palette, without per-frame quantisation or dithering.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
@@ -22,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from convgif.errors import ConvgifError
+from convgif.inputs import MAX_TEXT_BYTES, excerpt, read_text, shown, shown_path
 
 RGB = tuple[int, int, int]
 
@@ -31,6 +34,11 @@ MAX_PALETTE_COLOURS = 255  # a GIF holds 256; one index stays free for transpare
 # Blends per pair of colours: 1/4, 1/2, 3/4. More look no smoother (lines are
 # about 2 px wide) but add colours to every edge, and GIF bytes with them.
 BLEND_STEPS = 3
+# Dash lengths: shorter dashes cannot be seen, and make so many path segments that
+# matplotlib gives up ("Exceeded cell block limit"); longer ones are not dashes.
+MIN_DASH_PT = 0.5
+MAX_LENGTH_PT = 100.0
+_HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 
 # TOML table -> keys, each with the Theme field it sets and its kind.
 _SCHEMA: dict[str, dict[str, tuple[str, str]]] = {
@@ -210,7 +218,8 @@ def available_themes() -> list[str]:
     return sorted(p.stem for p in folder.glob("*" + THEME_SUFFIX))
 
 
-def _looks_like_path(value: str) -> bool:
+def looks_like_path(value: str) -> bool:
+    """True when a ``--theme`` value is a path (ends in ``.toml`` or has a ``/``), not a name."""
     return value.endswith(THEME_SUFFIX) or "/" in value or os.sep in value
 
 
@@ -226,17 +235,15 @@ def load_theme(name_or_path: str | Path = DEFAULT_THEME) -> Theme:
         unreadable file, invalid TOML, unknown key or bad value (the message
         names the key).
     """
-    if isinstance(name_or_path, Path) or _looks_like_path(str(name_or_path)):
+    if isinstance(name_or_path, Path) or looks_like_path(str(name_or_path)):
         path = Path(name_or_path)
-        if not path.is_file():
-            raise ThemeError(f"--theme: no such file: {path}")
     else:
         name = str(name_or_path)
         path = themes_dir() / (name + THEME_SUFFIX)
-        if not path.is_file():
+        if not name.isprintable() or not path.is_file():
             names = ", ".join(available_themes()) or "none found"
             raise ThemeError(
-                f"--theme: unknown theme {name!r} (available: {names}; or give a path "
+                f"--theme: unknown theme {excerpt(name)} (available: {names}; or give a path "
                 f"to a {THEME_SUFFIX} file)"
             )
     values = _read_values(path)
@@ -250,7 +257,9 @@ def load_theme(name_or_path: str | Path = DEFAULT_THEME) -> Theme:
     values.setdefault("description", "")
     missing = [f.name for f in fields(Theme) if f.name not in values]
     if missing:
-        raise ThemeError(f"--theme: {path}: missing {', '.join(_key_of(m) for m in missing)}")
+        raise ThemeError(
+            f"--theme: {shown_path(path)}: missing {', '.join(_key_of(m) for m in missing)}"
+        )
     return Theme(**values)
 
 
@@ -265,12 +274,11 @@ def _key_of(field_name: str) -> str:
 
 def _read_values(path: Path) -> dict[str, Any]:
     """Theme fields set by one TOML file, checked."""
+    text = read_text(path, "--theme", MAX_TEXT_BYTES, ThemeError)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        raise ThemeError(f"--theme: cannot read {path}: {error}") from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise ThemeError(f"--theme: {path} is not valid TOML: {error}") from None
+        raise ThemeError(f"--theme: {shown_path(path)} is not valid TOML: {error}") from None
     values: dict[str, Any] = {}
     for key, raw in data.items():
         if key in _TOP_KEYS:
@@ -281,21 +289,29 @@ def _read_values(path: Path) -> dict[str, Any]:
                 if sub not in _SCHEMA[key]:
                     known = ", ".join(_SCHEMA[key])
                     raise ThemeError(
-                        f"--theme: {path}: unknown key {key}.{sub} (known in [{key}]: {known})"
+                        f"--theme: {shown_path(path)}: unknown key {key}.{shown(sub)} "
+                        f"(known in [{key}]: {known})"
                     )
                 target, kind = _SCHEMA[key][sub]
                 values[target] = _convert(sub_raw, kind, f"{key}.{sub}", path)
         else:
             known = ", ".join([*_TOP_KEYS, *(f"[{t}]" for t in _SCHEMA)])
-            raise ThemeError(f"--theme: {path}: unknown key {key} (known: {known})")
+            raise ThemeError(
+                f"--theme: {shown_path(path)}: unknown key {shown(key)} (known: {known})"
+            )
     return values
 
 
 def _convert(raw: object, kind: str, key: str, path: Path) -> Any:
     def bad(expected: str) -> ThemeError:
-        return ThemeError(f"--theme: {path}: {key} must be {expected}, got {raw!r}")
+        return ThemeError(
+            f"--theme: {shown_path(path)}: {key} must be {expected}, got {excerpt(raw)}"
+        )
 
-    number = isinstance(raw, (int, float)) and not isinstance(raw, bool)
+    def is_number(value: object) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    number = is_number(raw)
     if kind == "colour":
         return _colour(raw, bad)
     if kind == "fraction":
@@ -303,17 +319,20 @@ def _convert(raw: object, kind: str, key: str, path: Path) -> Any:
             raise bad("a number from 0 to 1")
         return float(raw)  # type: ignore[arg-type]
     if kind == "length":
-        if not number or not 0.0 < float(raw) <= 100.0:  # type: ignore[arg-type]
-            raise bad("a length in points, above 0 and at most 100")
+        if not number or not 0.0 < float(raw) <= MAX_LENGTH_PT:  # type: ignore[arg-type]
+            raise bad(f"a length in points, above 0 and at most {MAX_LENGTH_PT:g}")
         return float(raw)  # type: ignore[arg-type]
     if kind == "dash":
         ok = (
             isinstance(raw, list)
             and len(raw) == 2
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in raw)
+            and all(is_number(v) and math.isfinite(v) for v in raw)
+            and all(MIN_DASH_PT <= v <= MAX_LENGTH_PT for v in raw)
         )
         if not ok:
-            raise bad("[on, off] lengths in points, both above 0")
+            raise bad(
+                f"[on, off] lengths in points, each from {MIN_DASH_PT:g} to {MAX_LENGTH_PT:g}"
+            )
         return (float(raw[0]), float(raw[1]))  # type: ignore[index]
     if not isinstance(raw, str):
         raise bad("a string")
@@ -324,14 +343,10 @@ def _colour(raw: object, bad: Any) -> RGB:
     """``"#rrggbb"`` or ``[r, g, b]`` (0..255) as an RGB tuple."""
     expected = 'a colour like "#268bd2" or [38, 139, 210]'
     if isinstance(raw, str):
-        text = raw.strip()
-        if len(text) == 7 and text.startswith("#"):
-            try:
-                value = int(text[1:], 16)
-            except ValueError:
-                raise bad(expected) from None
-            return ((value >> 16) & 255, (value >> 8) & 255, value & 255)
-        raise bad(expected)
+        if not _HEX_COLOUR.fullmatch(raw):  # exactly #rrggbb: int() would take "-", "0x", " "
+            raise bad(expected)
+        value = int(raw[1:], 16)
+        return ((value >> 16) & 255, (value >> 8) & 255, value & 255)
     if (
         isinstance(raw, list)
         and len(raw) == 3

@@ -27,6 +27,7 @@ values keep their 2-D arrays.
 
 from __future__ import annotations
 
+import io
 import math
 import re
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from convgif.errors import ConvgifError
 from convgif.geometry import Cell
+from convgif.inputs import MAX_VALUES_BYTES, excerpt, read_file, read_text, shown_path
 from convgif.spec import ConvSpec
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -61,6 +63,7 @@ _JSON_DECIMALS = 6
 _MINUS = "\N{MINUS SIGN}"
 # Below this size a float is summation noise (0.1 + 0.2 - 0.3) and prints as 0.
 _NOISE = 1e-9
+_NPY_SIGNATURE = b"\x93NUMPY"
 
 
 class ValuesError(ConvgifError):
@@ -223,7 +226,7 @@ def _parse_number(text: str, option: str, where: str) -> float:
     try:
         return float(field)
     except ValueError:
-        raise _fail(option, f"not a number: {field!r} in {where}") from None
+        raise _fail(option, f"not a number: {excerpt(field, 20)} in {where}") from None
 
 
 def _parse_rows(rows: list[tuple[str, str]], option: str) -> np.ndarray:
@@ -286,27 +289,54 @@ def _parse_inline_planes(text: str, option: str) -> np.ndarray:
 
 
 def _read_csv(path: Path, option: str) -> np.ndarray:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        raise _fail(option, f"cannot read {path}: {error}") from None
+    text = read_text(path, option, MAX_VALUES_BYTES, ValuesError, encoding="utf-8-sig")
     # Blank lines and '#' comment lines are skipped; line numbers stay the file's.
     rows = [
-        (f"{path} line {number}", line)
+        (f"{shown_path(path)} line {number}", line)
         for number, line in enumerate(text.splitlines(), start=1)
         if line.strip() and not line.lstrip().startswith("#")
     ]
     if not rows:
-        raise _fail(option, f"no values in {path}")
+        raise _fail(option, f"no values in {shown_path(path)}")
     return _parse_rows(rows, option)
 
 
 def _read_npy(path: Path, option: str, ndims: tuple[int, ...] = (2,)) -> np.ndarray:
+    """A .npy file, its header checked before numpy allocates what the header announces."""
+    data = read_file(path, option, MAX_VALUES_BYTES, ValuesError)
+
+    def refused(reason: str) -> ValuesError:
+        return _fail(option, f"cannot read {shown_path(path)} as a .npy file: {reason}")
+
+    if not data.startswith(_NPY_SIGNATURE):
+        archive = " (a .npz or zip archive?)" if data.startswith(b"PK") else ""
+        raise refused(f"it does not start with the .npy signature{archive}")
+    stream = io.BytesIO(data)
+    # numpy's parser raises many kinds of exception on a corrupt header, and its
+    # messages quote the header: the reason given here is ours.
     try:
-        array = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise _fail(option, f"cannot read {path} as a .npy file: {reason}") from None
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
+        elif version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
+        else:
+            shape, dtype = None, None
+    except Exception:
+        raise refused("its header is not a valid .npy header") from None
+    if shape is None or dtype is None:
+        raise refused(f"unsupported .npy format version {version[0]}.{version[1]}")
+    if dtype.hasobject:
+        raise refused("it holds Python objects, not numbers")
+    if math.prod(shape) * dtype.itemsize > len(data) - stream.tell():
+        raise refused(
+            f"its header announces {_shape_text(shape) or 'one'} values of {dtype}, "
+            f"more than the file holds"
+        )
+    try:
+        array = np.load(io.BytesIO(data), allow_pickle=False)
+    except Exception as error:
+        raise refused(f"its data cannot be read ({type(error).__name__})") from None
     return _check_array(array, option, ndims)
 
 
@@ -334,6 +364,20 @@ def _is_file(text: str) -> bool:
         return Path(text).exists()  # a directory too, so it is refused as a file
     except (OSError, ValueError):  # too long for a file name, or a NUL byte
         return False
+
+
+def names_a_file(text: str, folder: Path | None = None) -> bool:
+    """True when a values string names a file rather than giving inline rows.
+
+    It does when it is one line and ends in ``.csv``, ``.txt`` or ``.npy``, or
+    names something that exists (relative to ``folder`` when given, else to the
+    current directory).
+    """
+    if "\n" in text:
+        return False
+    if text.strip().lower().endswith(_FILE_SUFFIXES):
+        return True
+    return _is_file(str(folder / text) if folder is not None else text)
 
 
 def parse_values(
@@ -371,15 +415,10 @@ def parse_values(
     """
     if isinstance(source, (str, Path)):
         text = str(source)
-        is_file = isinstance(source, Path) or (
-            "\n" not in text and (text.strip().lower().endswith(_FILE_SUFFIXES) or _is_file(text))
-        )
-        if is_file:
+        if isinstance(source, Path) or names_a_file(text):
             path = Path(text)
-            if path.is_dir():
-                raise _fail(option, f"{path} is a directory, not a .csv or .npy file")
-            if not path.is_file():
-                raise _fail(option, f"file not found: {path}")
+            if not _is_file(text):
+                raise _fail(option, f"file not found: {shown_path(path)}")
             if path.suffix.lower() == ".npy":
                 array = _read_npy(path, option, ndims)
             else:
@@ -397,7 +436,9 @@ def parse_values(
 def _check_padding_mode(spec: ConvSpec, padding_mode: str) -> None:
     option = "--padding-mode"
     if padding_mode not in PADDING_MODES:
-        raise _fail(option, f"must be one of {', '.join(PADDING_MODES)}, got {padding_mode!r}")
+        raise _fail(
+            option, f"must be one of {', '.join(PADDING_MODES)}, got {excerpt(padding_mode)}"
+        )
     if padding_mode == "zeros":
         return
     if spec.mode != "conv":
@@ -541,6 +582,19 @@ def _frozen(array: np.ndarray) -> np.ndarray:
     return array
 
 
+def _overflowing_option(given_input: np.ndarray | None, given_kernel: np.ndarray | None) -> str:
+    """The option whose values made the output overflow: the one given, or of two the larger.
+
+    Random values are small integers and cannot overflow on their own.
+    """
+    if given_kernel is None:
+        return "--input-values"
+    if given_input is None:
+        return "--kernel-values"
+    input_peak, kernel_peak = np.abs(given_input).max(), np.abs(given_kernel).max()
+    return "--kernel-values" if kernel_peak > input_peak else "--input-values"
+
+
 def compute_values(
     spec: ConvSpec,
     *,
@@ -603,6 +657,16 @@ def compute_values(
         raise _fail("--bias", f"pooling (--mode {spec.mode}) has no bias")
     _check_padding_mode(spec, padding_mode)
 
+    # The given values are read and checked before anything of the spec's size is made.
+    given_input = given_kernel = given_bias = None
+    random_bias = isinstance(bias, str) and bias.strip().lower() == RANDOM_BIAS
+    if input_values is not None:
+        given_input = _given_values(spec, input_values, "--input-values", "input")
+    if kernel_values is not None:
+        given_kernel = _given_values(spec, kernel_values, "--kernel-values", "kernel")
+    if bias is not None and not random_bias:
+        given_bias = _given_values(spec, bias, "--bias", "bias")
+
     # Drawn in the channel shapes: one channel draws exactly the numbers it
     # drew before channels existed (same seed, same figure).
     rng = np.random.default_rng(seed)
@@ -619,16 +683,12 @@ def compute_values(
     weight_shape = spec.weight_shape or (1, 1, *spec.kernel_size)
     kernel = rng.integers(low, high + 1, size=weight_shape).astype(np.float64)
     bias_vector = None
-    random_bias = isinstance(bias, str) and bias.strip().lower() == RANDOM_BIAS
     if random_bias:
         low, high = RANDOM_BIAS_RANGE
         bias_vector = rng.integers(low, high + 1, size=out_channels).astype(np.float64)
-    if input_values is not None:
-        inputs = _given_values(spec, input_values, "--input-values", "input")
-    if kernel_values is not None:
-        kernel = _given_values(spec, kernel_values, "--kernel-values", "kernel")
-    if bias is not None and not random_bias:
-        bias_vector = _given_values(spec, bias, "--bias", "bias")
+    inputs = inputs if given_input is None else given_input
+    kernel = kernel if given_kernel is None else given_kernel
+    bias_vector = bias_vector if given_bias is None else given_bias
     inputs = inputs.reshape(channels, *spec.input_size)
     kernel = kernel.reshape(weight_shape)
 
@@ -673,8 +733,9 @@ def compute_values(
     # Max pooling's -inf (a window of padding only) is PyTorch's answer; any
     # other non-finite output is an overflow of the user's values.
     if spec.mode != "max" and not np.isfinite(output).all():
-        raise ValuesError(
-            "--input-values: the values are too large: the output overflows double precision"
+        raise _fail(
+            _overflowing_option(given_input, None if pooling else given_kernel),
+            "the values are too large: the output overflows double precision",
         )
 
     # A single channel keeps the 2-D arrays it always had.

@@ -22,6 +22,7 @@ changes a small part of each frame.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import itertools
 import os
@@ -50,6 +51,7 @@ VIDEO_SUFFIXES: tuple[str, ...] = (".mp4", ".webm")  # :func:`write_video`
 PLAYER_SUFFIXES: tuple[str, ...] = (".html",)  # :func:`convgif.player.write_player`
 
 MAX_PALETTE_COLOURS = 255  # one GIF colour-table entry stays free for transparency
+MAX_NAME_BYTES = 255  # a file name (one path component) on Linux, macOS and Windows file systems
 
 
 class OutputError(ConvgifError):
@@ -115,18 +117,53 @@ def check_output_path(
         directory.
     """
     target = Path(path)
+    if "\x00" in str(target):
+        raise OutputError(f"{option}: the path contains a NUL character")
+    if len(os.fsencode(target.name)) > MAX_NAME_BYTES:
+        raise OutputError(
+            f"{option}: the file name is longer than {MAX_NAME_BYTES} bytes, the most a "
+            f"directory entry holds"
+        )
     suffix = target.suffix.lower()
     if suffix not in suffixes:
         shown = f"unknown suffix {suffix!r}" if suffix else f"no suffix in {str(target)!r}"
         raise OutputError(f"{option}: {shown}; use {_suffix_list(suffixes)}")
-    if target.is_dir():
-        raise OutputError(f"{option}: {str(target)!r} is a directory")
     parent = target.parent
-    if not parent.is_dir():
-        raise OutputError(f"{option}: directory {str(parent)!r} does not exist")
+    try:
+        if target.is_dir():
+            raise OutputError(f"{option}: {str(target)!r} is a directory")
+        if not parent.is_dir():
+            raise OutputError(f"{option}: directory {str(parent)!r} does not exist")
+    except OSError as error:  # a folder name too long, a loop of links
+        raise OutputError(f"{option}: cannot use {str(target)!r}: {error.strerror}") from None
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputError(f"{option}: directory {str(parent)!r} is not writable")
     return target
+
+
+# Temporary files and folders of writes in progress in this process; what
+# remove_temporaries() removes. Each is listed before it is made, so a stop at
+# any moment finds it.
+_IN_PROGRESS: set[Path] = set()
+
+
+def remove_temporaries() -> None:
+    """Remove the temporary files and folders of every write in progress in this process.
+
+    For a process that must stop at once, without unwinding (a gallery worker
+    on a signal), and at exit, should a second interrupt have cut a write's own
+    cleanup short.
+    """
+    for path in list(_IN_PROGRESS):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        _IN_PROGRESS.discard(path)
+
+
+atexit.register(remove_temporaries)
 
 
 def _create_exclusive(directory: Path, prefix: str, suffix: str) -> Path:
@@ -134,62 +171,96 @@ def _create_exclusive(directory: Path, prefix: str, suffix: str) -> Path:
     # mkstemp would leave the finished file private (0o600).
     while True:
         candidate = directory / f"{prefix}{secrets.token_hex(4)}{suffix}"
+        _IN_PROGRESS.add(candidate)
         try:
             fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:
+            _IN_PROGRESS.discard(candidate)  # someone else's
             continue
+        except BaseException:
+            _IN_PROGRESS.discard(candidate)
+            raise
         os.close(fd)
         return candidate
+
+
+TEMPORARY_PREFIX = ".cg-"  # short: a target name of up to 255 bytes still gets a temporary
+_TEMPORARY_SUFFIX_CHARS = 8  # a longer suffix is dropped from the temporary name
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; rename it onto ``path`` on success.
 
-    The temporary file is hidden (leading dot) and keeps ``path``'s suffix, so
-    libraries that choose a format by suffix still work. On any exception,
+    The temporary file is hidden and short (``.cg-1a2b3c4d.tmp.gif``, whatever
+    the length of ``path``'s name) and keeps ``path``'s suffix, so libraries
+    that choose a format by suffix still work. On any exception,
     ``KeyboardInterrupt`` included, the temporary file is removed and ``path``
-    is left untouched.
+    is left untouched. An ``OSError`` about the temporary file, or about no
+    file (a full disk while writing), is raised about ``path``.
     """
     target = Path(path)
+    suffix = target.suffix if len(target.suffix) <= _TEMPORARY_SUFFIX_CHARS else ""
     try:
-        temporary = _create_exclusive(target.parent, f".{target.stem}.", f".tmp{target.suffix}")
+        temporary = _create_exclusive(target.parent, TEMPORARY_PREFIX, f".tmp{suffix}")
     except OSError as error:
         raise _naming(error, target) from None
     try:
         yield temporary
         os.replace(temporary, target)
+        _IN_PROGRESS.discard(temporary)
     except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             temporary.unlink()
-        if isinstance(error, OSError) and error.filename == str(temporary):
+        _IN_PROGRESS.discard(temporary)  # only once it is gone (a second interrupt)
+        if isinstance(error, OSError) and error.filename in (None, str(temporary)):
             raise _naming(error, target) from None
         raise
 
 
 def _naming(error: OSError, target: Path) -> OSError:
     """The same error about ``target``: the user never sees the temporary name."""
-    return type(error)(error.errno, error.strerror, str(target))
+    return type(error)(error.errno, error.strerror or str(error), str(target))
+
+
+@contextlib.contextmanager
+def created_directory(directory: str | os.PathLike[str]) -> Iterator[Path]:
+    """Make ``directory`` and its missing parents; on failure remove those left empty.
+
+    On any exception, ``KeyboardInterrupt`` included, the directories this made
+    are removed again, innermost first, as long as they are empty: a run that
+    wrote nothing leaves nothing behind.
+    """
+    target = Path(directory)
+    missing = list(itertools.takewhile(lambda p: not p.exists(), (target, *target.parents)))
+    target.mkdir(parents=True, exist_ok=True)
+    try:
+        yield target
+    except BaseException:
+        for made in missing:  # innermost first
+            try:
+                made.rmdir()  # only succeeds when empty
+            except OSError:
+                break
+        raise
 
 
 @contextlib.contextmanager
 def _atomic_directory(directory: Path) -> Iterator[Path]:
     """Yield a temporary directory inside ``directory``; on failure remove it.
 
-    On success the caller moves the files in; this only cleans up. A directory
-    created here is removed again on failure if it is left empty.
+    On success the caller moves the files in; this only cleans up. Directories
+    created here are removed again on failure if they are left empty.
     """
-    created = not directory.exists()
-    directory.mkdir(parents=True, exist_ok=True)
-    temporary = directory / f".convgif-{secrets.token_hex(4)}.tmp"
-    temporary.mkdir()
-    try:
-        yield temporary
-    finally:
-        shutil.rmtree(temporary, ignore_errors=True)
-        if created:
-            with contextlib.suppress(OSError):
-                directory.rmdir()  # only succeeds when empty, i.e. after a failure
+    with created_directory(directory):
+        temporary = directory / f"{TEMPORARY_PREFIX}{secrets.token_hex(4)}.tmp"
+        _IN_PROGRESS.add(temporary)
+        try:
+            temporary.mkdir()
+            yield temporary
+        finally:
+            shutil.rmtree(temporary, ignore_errors=True)
+            _IN_PROGRESS.discard(temporary)
 
 
 # --------------------------------------------------------------------------------------
@@ -1046,6 +1117,19 @@ def write_image(
     return Written(target, 1, target.stat().st_size)
 
 
+def _check_frame_names(directory: Path, names: Iterable[str]) -> None:
+    """Refuse frame names a file cannot be moved onto (a directory of that name)."""
+    if not directory.is_dir():
+        return
+    for name in names:
+        blocking = directory / name
+        if blocking.is_dir() and not blocking.is_symlink():
+            raise OutputError(
+                f"--frames: {str(blocking)!r} is a directory; remove it or write the "
+                f"frames elsewhere"
+            )
+
+
 def write_frames(
     directory: str | os.PathLike[str],
     frames: Iterable[np.ndarray],
@@ -1068,31 +1152,46 @@ def write_frames(
         The directory, the frame count and the bytes of all frames.
     """
     target = Path(directory)
-    if target.exists() and not target.is_dir():
-        raise OutputError(f"--frames: {str(target)!r} is not a directory")
-    parent = next((p for p in (target, *target.parents) if p.exists()), Path("."))
+    if "\x00" in str(target):
+        raise OutputError("--frames: the path contains a NUL character")
+    try:
+        if target.exists() and not target.is_dir():
+            raise OutputError(f"--frames: {str(target)!r} is not a directory")
+        parent = next((p for p in (target, *target.parents) if p.exists()), Path("."))
+    except OSError as error:  # a folder name too long, a loop of links
+        raise OutputError(f"--frames: cannot use {str(target)!r}: {error.strerror}") from None
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputError(f"--frames: directory {str(parent)!r} is not writable")
     if not stem or "/" in stem or os.sep in stem:
         raise ValueError(f"stem must be a plain file-name part, not {stem!r}")
     width = len(str(len(frames))) if hasattr(frames, "__len__") else 4
+    if hasattr(frames, "__len__"):  # refused before any frame is drawn
+        _check_frame_names(target, [f"{stem}_{i:0{width}d}.png" for i in range(len(frames))])
     names: list[str] = []
     size_bytes = 0
     with _atomic_directory(target) as temporary:
         for index, frame in enumerate(frames):
             name = f"{stem}_{index:0{width}d}.png"
-            with open(temporary / name, "wb") as fp:
-                _save_png(_still_image(frame, palette), fp)
+            try:
+                with open(temporary / name, "wb") as fp:
+                    _save_png(_still_image(frame, palette), fp)
+            except OSError as error:  # a full disk: about the frame, not the hidden folder
+                raise _naming(error, target / name) from None
             size_bytes += (temporary / name).stat().st_size
             names.append(name)
         if not names:
             raise ValueError("no frames to write")
+        # All or nothing: every name is checked before the first file moves in.
+        _check_frame_names(target, names)
         for name in names:
-            os.replace(temporary / name, target / name)
+            try:
+                os.replace(temporary / name, target / name)
+            except OSError as error:
+                raise _naming(error, target / name) from None
     pattern = re.compile(rf"{re.escape(stem)}_\d+\.png")
     keep = set(names)
     for stale in target.iterdir():
-        if pattern.fullmatch(stale.name) and stale.name not in keep:
+        if pattern.fullmatch(stale.name) and stale.name not in keep and stale.is_file():
             stale.unlink()
     return Written(target, len(names), size_bytes)
 

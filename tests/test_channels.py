@@ -600,9 +600,11 @@ def test_render_options_take_a_bias():
 
 def test_gallery_entries_take_the_channel_keys():
     spec = {"in_channels": 4, "out_channels": 2, "groups": 2}
-    entry = _entry({"name": "grouped", "spec": spec, "render": {"bias": "random"}}, {}, 1)
+    entry = _entry(
+        {"name": "grouped", "spec": spec, "render": {"bias": "random"}}, {}, 1, Path("."), False
+    )
     assert entry.error is None
-    bad = _entry({"name": "bad", "spec": {"in_channels": 3, "groups": 2}}, {}, 2)
+    bad = _entry({"name": "bad", "spec": {"in_channels": 3, "groups": 2}}, {}, 2, Path("."), False)
     assert bad.error is not None and bad.error.startswith("--groups: ")
 
 
