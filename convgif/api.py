@@ -96,8 +96,10 @@ class RenderOptions:
         ``input_values`` / ``kernel_values`` are not given; None means 0
         (giving a seed turns the numbers on).
     input_values, kernel_values
-        The input (``H×W``) and the kernel's weights (``kh×kw``, PyTorch's
-        weight for the operation): inline text ``"1,2;3,4"``, a path to a
+        The input (``H×W``; ``C×H×W`` with channels) and the kernel's weights
+        (``kh×kw``; with channels the 4-D :attr:`ConvSpec.weight_shape`;
+        PyTorch's weight for the operation): inline text ``"1,2;3,4"``
+        (channels separated by ``|``, filters by ``||``), a path to a
         ``.csv`` or ``.npy`` file, or nested lists / an array. Checked against
         the spec's sizes before anything is drawn.
     padding_mode
@@ -125,6 +127,10 @@ class RenderOptions:
     symbols
         Write symbols (``x₀₀``, ``w₀₀``) in the matrix cells instead of
         numbers (``im2col`` and ``matrix`` views, without values).
+    bias
+        A bias added to each output channel: ``"random"`` (small integers
+        from ``seed``), or one value per output channel (inline ``"1,-1"``,
+        a ``.csv`` or ``.npy`` file, or a list / an array). Convolutions only.
 
     The layout defaults to ``oblique``, or ``flat`` for a figure with numbers,
     whose numbers read better upright (``layout`` set explicitly wins).
@@ -150,6 +156,7 @@ class RenderOptions:
     decimals: int = DEFAULT_DECIMALS
     view: str = "window"
     symbols: bool = False
+    bias: str | Path | Sequence[float] | Any | None = None
 
     def __post_init__(self) -> None:
         if self.layout is not None and self.layout not in LAYOUTS:
@@ -196,6 +203,13 @@ class RenderOptions:
                 "the value options (--seed, --input-values, --kernel-values, "
                 "--padding-mode, --flip)"
             )
+        if isinstance(self.bias, (bool, int, float, bytes)) or (
+            isinstance(self.bias, str) and not self.bias.strip()
+        ):
+            raise RenderError(
+                f'--bias: must be "random", inline values like "1,-1" (one per output '
+                f"channel), a .csv or .npy file, or a list of numbers, got {self.bias!r}"
+            )
 
     @property
     def shows_numbers(self) -> bool:
@@ -207,6 +221,7 @@ class RenderOptions:
             or self.kernel_values is not None
             or self.padding_mode != "zeros"
             or self.flip
+            or self.bias is not None
         )
 
     @property
@@ -230,6 +245,8 @@ def default_output(spec: ConvSpec, options: RenderOptions) -> Path:
     if options.shows_numbers:
         given = options.input_values is not None or options.kernel_values is not None
         stem += "_values" if given else f"_seed{options.seed or 0}"
+        if options.bias is not None:
+            stem += "_bias"
         if options.padding_mode != "zeros":
             stem += f"_{options.padding_mode}"
         if options.flip:
@@ -321,6 +338,7 @@ def figure_values(spec: ConvSpec, options: RenderOptions) -> Values | None:
         seed=0 if options.seed is None else options.seed,
         padding_mode=options.padding_mode,
         flip=options.flip,
+        bias=options.bias,
     )
 
 
@@ -343,6 +361,30 @@ def build_figure(spec: ConvSpec, options: RenderOptions) -> Figure:
         return matrices.scatter_figure(spec, values, decimals=options.decimals)
     build = matrices.im2col_figure if options.view == "im2col" else matrices.matrix_figure
     return build(spec, values, decimals=options.decimals, symbols=options.symbols)
+
+
+def check_drawable(spec: ConvSpec, options: RenderOptions) -> None:
+    """Refuse what the renderer cannot draw yet: channels and a bias.
+
+    The current renderer draws one input and one output plane; a figure with
+    channels or a bias would silently leave them out.
+
+    Raises
+    ------
+    RenderError
+        Naming the option (``convgif geometry`` computes these figures' steps
+        and values).
+    """
+    if not spec.is_single_channel:
+        option = "--in-channels" if spec.in_channels != 1 else "--out-channels"
+        raise RenderError(
+            f"{option}: figures with channels ({spec.in_channels} in, {spec.out_channels} "
+            f"out) are not drawn yet; `convgif geometry` gives their steps and values"
+        )
+    if options.bias is not None:
+        raise RenderError(
+            "--bias: figures with a bias are not drawn yet; `convgif geometry` gives their values"
+        )
 
 
 def _renderer(spec: ConvSpec, options: RenderOptions) -> Renderer:
@@ -398,12 +440,18 @@ def render_to_file(
     from convgif.writers import ANIMATION_SUFFIXES, STILL_SUFFIXES, check_output_path
 
     options = options if options is not None else RenderOptions()
+    check_drawable(spec, options)
     path = Path(output) if output is not None else default_output(spec, options)
     suffix = path.suffix.lower()
     if options.step is None and suffix in STILL_SUFFIXES and suffix not in ANIMATION_SUFFIXES:
         raise RenderError(
             f"--output: {suffix} is for a still; add --step N to draw one step, or write "
             f"the animation as .gif, .png (APNG) or .webp"
+        )
+    if options.step is not None and suffix not in STILL_SUFFIXES:
+        raise RenderError(
+            f"--step: draws one still, written as .png, .svg or .pdf, not "
+            f"{suffix or 'a file without a suffix'}; leave out --step to write the animation"
         )
     suffixes = STILL_SUFFIXES if options.step is not None else ANIMATION_SUFFIXES
     path = check_output_path(path, suffixes, "--output")
@@ -444,6 +492,7 @@ def render_frames(
     from convgif.writers import write_frames
 
     options = options if options is not None else RenderOptions()
+    check_drawable(spec, options)
     if options.step is not None:
         raise RenderError("--frames: writes every step; leave out --step")
     check_view(spec, options)

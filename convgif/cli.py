@@ -7,6 +7,7 @@ input, never a traceback.
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import sys
 import time
@@ -27,7 +28,7 @@ from convgif.api import (
     VIEWS,
 )
 from convgif.errors import ConvgifError
-from convgif.spec import DEFAULTS, MODES, ConvSpec, option_name
+from convgif.spec import DEFAULTS, MODES, ConvSpec, SpecError, option_name, parse_count
 
 F = Callable[..., Any]
 
@@ -80,6 +81,88 @@ _SIZE_OPTIONS = (
 )
 
 
+# The channel options, kept together; resolved by _channel_fields.
+_CHANNEL_OPTIONS = (
+    click.option(
+        "--in-channels",
+        default=None,
+        show_default="1",
+        metavar="N",
+        help="Input channels (3 for an RGB image).",
+    ),
+    click.option(
+        "--out-channels",
+        default=None,
+        show_default="1; --in-channels for pooling and --depthwise",
+        metavar="N",
+        help="Output channels: the number of filters (pooling keeps the channels).",
+    ),
+    click.option(
+        "--groups",
+        default=None,
+        show_default="1",
+        metavar="N",
+        help="Channel groups: output channel m reads only its group's input channels "
+        "(PyTorch's groups; both channel counts must be divisible by it).",
+    ),
+    click.option(
+        "--depthwise",
+        is_flag=True,
+        default=False,
+        help="A depthwise convolution: --groups = --in-channels, and --out-channels = "
+        "--in-channels unless given (a multiple of it).",
+    ),
+)
+
+
+def _channel_fields(options: dict[str, Any]) -> dict[str, int]:
+    """The spec's channel fields from the channel options (popped from ``options``).
+
+    ``--out-channels`` defaults to 1, or to ``--in-channels`` for pooling and
+    ``--depthwise``; ``--depthwise`` sets ``--groups`` to ``--in-channels``
+    (which defaults to ``--out-channels`` if only that is given).
+
+    Raises
+    ------
+    SpecError
+        For ``--depthwise`` with pooling or with a different ``--groups``;
+        counts that are not positive integers.
+    """
+    given = {
+        name: None if options[name] is None else parse_count(options[name], name)
+        for name in ("in_channels", "out_channels", "groups")
+    }
+    for name in given:
+        options.pop(name)
+    depthwise = options.pop("depthwise")
+    in_channels, out_channels, groups = given.values()
+    mode = options["mode"]
+    if depthwise:
+        if mode != "conv":
+            raise SpecError(
+                f"--depthwise: pooling (--mode {mode}) already works on each channel on "
+                f"its own; leave out --depthwise"
+            )
+        channels = in_channels or out_channels or 1
+        if groups is not None and groups != channels:
+            raise SpecError(
+                f"--depthwise: means --groups equal to --in-channels ({channels}), "
+                f"got --groups {groups}; give one or the other"
+            )
+        return {
+            "in_channels": channels,
+            "out_channels": out_channels or channels,
+            "groups": channels,
+        }
+    in_channels = in_channels or 1
+    default_out = in_channels if mode != "conv" else 1
+    return {
+        "in_channels": in_channels,
+        "out_channels": out_channels or default_out,
+        "groups": groups or 1,
+    }
+
+
 def spec_options(command: F) -> F:
     """The options that define a :class:`ConvSpec`, shared by every command."""
     options = [
@@ -112,6 +195,7 @@ def spec_options(command: F) -> F:
             "in the average, PyTorch's count_include_pad=True).",
         )
     )
+    options.extend(_CHANNEL_OPTIONS)
     for option in reversed(options):
         command = option(command)
     return command
@@ -141,14 +225,16 @@ def _add_values_options(command: F, numbers_help: str) -> F:
             type=click.IntRange(min=0),
             default=None,
             show_default="0",
-            help="Seed of the random input and kernel values (same seed, same figure).",
+            help="Seed of the random input, kernel (and --bias random) values (same seed, same "
+            "figure).",
         ),
         click.option(
             "--input-values",
             default=None,
             metavar="ROWS|FILE",
-            help='The input\'s values, HxW as --input-size: inline rows "1,2;3,4", or a '
-            ".csv or .npy file.",
+            help="The input's values, HxW as --input-size (CxHxW with --in-channels): inline "
+            'rows "1,2;3,4", channels separated by | ("1,2;3,4 | 5,6;7,8"), or a .csv or '
+            ".npy file.",
         ),
         click.option(
             "--kernel-values",
@@ -156,7 +242,9 @@ def _add_values_options(command: F, numbers_help: str) -> F:
             metavar="ROWS|FILE",
             help="The kernel's weights, as --kernel-size, as PyTorch's weight for the "
             "operation (a transposed convolution's window shows them flipped): inline "
-            "rows, or a .csv or .npy file.",
+            "rows, or a .csv or .npy file. With channels, the 4-D weight (out, in/groups, "
+            "kh, kw), transposed (in, out/groups, kh, kw): each filter's channels separated "
+            "by |, filters by ||.",
         ),
         click.option(
             "--padding-mode",
@@ -174,14 +262,45 @@ def _add_values_options(command: F, numbers_help: str) -> F:
             help="A true convolution: the kernel flipped in the window (direct convolutions; "
             "frameworks compute cross-correlation).",
         ),
+        click.option(
+            "--bias",
+            default=None,
+            metavar="VALUES|FILE|random",
+            help="A bias added to each output channel: one value per output channel (inline "
+            '"1,-1", or a .csv or .npy file), or "random" for small integers from --seed.',
+        ),
     ]
     for option in reversed(options):
         command = option(command)
     return command
 
 
+def _sizes_from_values(options: dict[str, Any]) -> None:
+    """Take ``--input-size`` / ``--kernel-size`` from the values' shapes when not given.
+
+    Given both, they must agree: the values' reader checks that, naming the option.
+    """
+    context = click.get_current_context()
+    for values_key, size_key in (("input_values", "input_size"), ("kernel_values", "kernel_size")):
+        source = options.get(values_key)
+        given = context.get_parameter_source(size_key) != click.core.ParameterSource.DEFAULT
+        if source is None or given:
+            continue
+        from convgif.values import parse_values
+
+        shape = parse_values(source, "--" + values_key.replace("_", "-")).shape
+        options[size_key] = f"{shape[-2]}x{shape[-1]}"
+
+
 def build_spec(options: dict[str, Any]) -> ConvSpec:
-    """Make the spec from the parsed options (and pop them from ``options``)."""
+    """Make the spec from the parsed options (and pop them from ``options``).
+
+    The input and kernel sizes default to the shapes of ``--input-values`` and
+    ``--kernel-values`` where those are given and the sizes are not.
+    """
+    if "input_values" in options:
+        _sizes_from_values(options)
+    channels = _channel_fields(options)
     return ConvSpec(
         input_size=options.pop("input_size"),
         kernel_size=options.pop("kernel_size"),
@@ -191,6 +310,7 @@ def build_spec(options: dict[str, Any]) -> ConvSpec:
         transposed=options.pop("transposed"),
         output_padding=options.pop("output_padding"),
         mode=options.pop("mode"),
+        **channels,
     )
 
 
@@ -271,7 +391,7 @@ def cli() -> None:
     "as_json",
     is_flag=True,
     help="Print every step as one JSON object (with the values: input_values, "
-    "kernel_values, output_values).",
+    "kernel_values, output_values, bias_values).",
 )
 @max_frames_option
 @view_option
@@ -311,9 +431,32 @@ def geometry(as_json: bool, **options: Any) -> None:
         tables.append(("output values", values.output))
         for title, table in tables:
             if table is not None:
-                _echo_table(title, table)
+                _echo_tables(title, table, spec)
+        if values.bias is not None:
+            from convgif.values import format_value
+
+            bias = " ".join(format_value(b) for b in values.bias)
+            click.echo(f"bias values ({len(values.bias)}, one per output channel): {bias}")
     if settings.view != "window":
         _echo_view(spec, settings.view, values)
+
+
+def _echo_tables(title: str, array: Any, spec: ConvSpec) -> None:
+    """One table per 2-D plane of ``array``, titled with its channel (or filter)."""
+    if array.ndim == 2:
+        _echo_table(title, array)
+        return
+    for index in itertools.product(*(range(n) for n in array.shape[:-2])):
+        if len(index) == 1:
+            where = f"channel {index[0]}"
+        elif spec.transposed:
+            # conv_transpose2d's weight is (input channel, output channel within its group).
+            c, k = index
+            out = spec.out_channels_of(c)[k]
+            where = f"input channel {c} → output channel {out}"
+        else:
+            where = f"filter {index[0]}, channel {index[1]}"
+        _echo_table(f"{title}, {where}", array[index])
 
 
 def _echo_table(title: str, table: Any) -> None:
@@ -491,7 +634,9 @@ def render(
     "gallery_file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="The gallery TOML.  [default: templates/gallery.toml]",
+    help="The gallery TOML.  [default: gallery.toml of the templates folder: "
+    "$CONVGIF_TEMPLATES if set, else the one installed with convgif, else the source "
+    "checkout's templates/]",
 )
 def gallery(
     out_dir: Path,

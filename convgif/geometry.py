@@ -38,26 +38,34 @@ class CellKind(IntEnum):
 
 @dataclass(frozen=True)
 class Step:
-    """One output cell being computed.
+    """One output element being computed.
 
     Attributes
     ----------
     index
-        Position in the animation (row-major over the output).
+        Position in the animation: output channel first, then row-major over
+        the output.
     output
-        The output cell ``(row, col)``.
+        The output cell ``(row, col)`` (in its channel).
     window
         The grid cells under the kernel taps, row-major over the taps
         (``kh·kw`` cells, spaced by the dilation).
     sources
         The cells of the real input (0-based, unpadded) this output depends on,
-        in tap order.
+        in tap order; the same cells in every channel of ``in_channels``.
+    out_channel
+        The output channel of the element.
+    in_channels
+        The input channels it reads: its group's (convolution), or its own
+        channel (pooling).
     """
 
     index: int
     output: Cell
     window: tuple[Cell, ...]
     sources: tuple[Cell, ...]
+    out_channel: int = 0
+    in_channels: tuple[int, ...] = (0,)
 
 
 def _axis_input_index(spec: ConvSpec, axis: int) -> tuple[int | None, ...]:
@@ -173,24 +181,56 @@ class Geometry:
         return tuple((top + a * dh, left + b * dw) for a in range(kh) for b in range(kw))
 
     def step(self, index: int) -> Step:
-        """The step for one frame, row-major over the output."""
+        """The step for one frame: output channel first, then row-major over the output."""
         if not 0 <= index < len(self):
             raise IndexError(f"step {index} out of range (0..{len(self) - 1})")
-        output = divmod(index, self.output_size[1])
+        rows, cols = self.output_size
+        out_channel, cell = divmod(index, rows * cols)
+        output = divmod(cell, cols)
         window = self.kernel_window(output)
         sources = tuple(s for s in map(self.input_cell, window) if s is not None)
-        return Step(index=index, output=output, window=window, sources=sources)
+        return Step(
+            index=index,
+            output=output,
+            window=window,
+            sources=sources,
+            out_channel=out_channel,
+            in_channels=self.spec.in_channels_of(out_channel),
+        )
+
+    def step_index(self, output: Cell, out_channel: int = 0) -> int:
+        """The index of the step that computes ``output`` in ``out_channel``.
+
+        Raises
+        ------
+        IndexError
+            If the cell or the channel is out of range.
+        """
+        rows, cols = self.output_size
+        if not (0 <= output[0] < rows and 0 <= output[1] < cols):
+            raise IndexError(f"output cell {output} out of range ({rows}x{cols})")
+        if not 0 <= out_channel < self.spec.out_channels:
+            raise IndexError(
+                f"output channel {out_channel} out of range (0..{self.spec.out_channels - 1})"
+            )
+        return (out_channel * rows + output[0]) * cols + output[1]
 
     def steps(self) -> Iterator[Step]:
-        """Every step, row-major from the top-left output cell."""
+        """Every step: output channel first, then row-major from the top-left output cell."""
         return (self.step(k) for k in range(len(self)))
 
     def __len__(self) -> int:
         return self.spec.step_count
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready description: spec, sizes, grid kinds and every step."""
+        """A JSON-ready description: spec, sizes, grid kinds and every step.
+
+        The channel keys (``in_channels``, ``out_channels``, ``groups``,
+        ``weight_shape``; per step ``out_channel`` and ``in_channels``) are
+        always present: 1, 1, 1 and ``[0]`` for a single channel.
+        """
         spec = self.spec
+        weight_shape = spec.weight_shape
         return {
             "input_size": list(spec.input_size),
             "kernel_size": list(spec.kernel_size),
@@ -200,6 +240,10 @@ class Geometry:
             "transposed": spec.transposed,
             "output_padding": list(spec.output_padding),
             "mode": spec.mode,
+            "in_channels": spec.in_channels,
+            "out_channels": spec.out_channels,
+            "groups": spec.groups,
+            "weight_shape": None if weight_shape is None else list(weight_shape),
             "output_size": list(spec.output_size),
             "grid_size": list(spec.grid_size),
             "display_padding": list(spec.display_padding),
@@ -210,6 +254,8 @@ class Geometry:
                     "output": list(s.output),
                     "window": [list(c) for c in s.window],
                     "sources": [list(c) for c in s.sources],
+                    "out_channel": s.out_channel,
+                    "in_channels": list(s.in_channels),
                 }
                 for s in self.steps()
             ],

@@ -9,6 +9,7 @@ stored resolved, per side, as ``(top, bottom, left, right)``.
 
 from __future__ import annotations
 
+import numbers
 import re
 from dataclasses import dataclass, field
 from typing import Literal
@@ -29,6 +30,10 @@ DEFAULTS = {
     "dilation": 1,
     "output_padding": 0,
 }
+CHANNEL_FIELDS = ("in_channels", "out_channels", "groups")
+# More channels than any figure can show; the bound keeps every step's list of
+# input channels (and the JSON) small.
+MAX_CHANNELS = 1024
 
 # Signs are accepted by the patterns so that "-1" is reported as breaking the
 # minimum ("must not be negative") rather than as malformed.
@@ -99,6 +104,26 @@ def parse_pair(value: object, name: str, minimum: int = 1) -> Pair:
         rule = "must not be negative" if minimum == 0 else f"must be at least {minimum}"
         raise _fail(name, f"{rule}, got {shown}")
     return (int(pair[0]), int(pair[1]))  # type: ignore[arg-type]
+
+
+def parse_count(value: object, name: str) -> int:
+    """Read a count (channels, groups): a positive int or a string ``"N"``.
+
+    Raises
+    ------
+    SpecError
+        If the value is not a whole number or is less than 1.
+    """
+    number: object = value
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
+        number = int(value)
+    if isinstance(number, bool) or not isinstance(number, numbers.Integral):
+        raise _fail(name, f"must be a positive integer, got {_describe_value(value)}")
+    if int(number) < 1:
+        raise _fail(name, f"must be at least 1, got {int(number)}")
+    if int(number) > MAX_CHANNELS:
+        raise _fail(name, f"must be at most {MAX_CHANNELS}, got {int(number)}")
+    return int(number)
 
 
 def _same_padding_1d(
@@ -220,6 +245,12 @@ class ConvSpec:
         Extra rows/columns at the bottom/right of a transposed output.
     mode
         ``conv``, or pooling: ``max`` (``max_pool2d``), ``avg`` (``avg_pool2d``).
+    in_channels, out_channels, groups
+        Channel counts and groups, PyTorch's rules: both counts divisible by
+        ``groups``; output channel ``m`` reads only the input channels of its
+        group. Pooling works on each channel on its own: ``out_channels`` must
+        equal ``in_channels`` and ``groups`` must be 1 (``max_pool2d`` and
+        ``avg_pool2d`` have no groups).
 
     Raises
     ------
@@ -235,6 +266,9 @@ class ConvSpec:
     transposed: bool = False
     output_padding: Pair = (0, 0)
     mode: Mode = "conv"
+    in_channels: int = 1
+    out_channels: int = 1
+    groups: int = 1
     padding_name: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -244,6 +278,8 @@ class ConvSpec:
         for name in ("input_size", "kernel_size", "stride", "dilation"):
             put(name, parse_pair(getattr(self, name), name))
         put("output_padding", parse_pair(self.output_padding, "output_padding", minimum=0))
+        for name in CHANNEL_FIELDS:
+            put(name, parse_count(getattr(self, name), name))
         put("transposed", bool(self.transposed))
         if self.mode not in MODES:
             raise _fail("mode", f"must be one of {', '.join(MODES)}, got {self.mode!r}")
@@ -258,6 +294,24 @@ class ConvSpec:
         put("padding", sides)
         put("padding_name", name if name is not None else self._kept_padding_name(sides))
         self._validate()
+        self._validate_channels()
+
+    @classmethod
+    def depthwise(cls, channels: int, multiplier: int = 1, **fields: object) -> ConvSpec:
+        """A depthwise convolution: ``groups = in_channels = channels``.
+
+        Each input channel gets its own ``multiplier`` filters, so
+        ``out_channels = channels·multiplier`` (1: one kernel per channel).
+        Other fields are passed on to :class:`ConvSpec`.
+        """
+        count = parse_count(channels, "in_channels")
+        times = parse_count(multiplier, "out_channels")
+        return cls(
+            in_channels=count,
+            out_channels=count * times,
+            groups=count,
+            **fields,  # type: ignore[arg-type]
+        )
 
     def _kept_padding_name(self, sides: Sides) -> str | None:
         """The given ``padding_name`` if it still resolves to ``sides``, else None.
@@ -309,6 +363,30 @@ class ConvSpec:
                     f"too large for this transposed convolution: it crops its whole output "
                     f"(the output {name} would be {self.output_size[axis]}, "
                     f"it must be at least 1)",
+                )
+
+    def _validate_channels(self) -> None:
+        if self.mode != "conv":
+            if self.groups != 1:
+                raise _fail(
+                    "groups",
+                    f"pooling (--mode {self.mode}) has no groups: it pools each channel on "
+                    f"its own; leave --groups at 1, got {self.groups}",
+                )
+            if self.out_channels != self.in_channels:
+                raise _fail(
+                    "out_channels",
+                    f"pooling (--mode {self.mode}) keeps the channels: must equal "
+                    f"--in-channels ({self.in_channels}), got {self.out_channels}",
+                )
+            return
+        for name in ("in_channels", "out_channels"):
+            count = getattr(self, name)
+            if count % self.groups:
+                raise _fail(
+                    "groups",
+                    f"{self.groups} does not divide {option_name(name)} {count}; both channel "
+                    f"counts must be divisible by the groups (PyTorch's rule)",
                 )
 
     def _validate_pooling(self) -> None:
@@ -400,9 +478,95 @@ class ConvSpec:
 
     @property
     def step_count(self) -> int:
-        """Number of steps (frames): one per output cell."""
+        """Number of steps (frames): one per output element, ``out_channels·Ho·Wo``."""
         h, w = self.output_size
-        return h * w
+        return self.out_channels * h * w
+
+    # -- channels ---------------------------------------------------------
+    @property
+    def is_single_channel(self) -> bool:
+        """True for one input and one output channel (the guide's figures)."""
+        return self.in_channels == 1 and self.out_channels == 1
+
+    @property
+    def is_depthwise(self) -> bool:
+        """True for a depthwise convolution: ``groups = in_channels > 1``.
+
+        ``out_channels`` may be any multiple of ``in_channels`` (PyTorch's
+        "depthwise" with a depth multiplier).
+        """
+        return self.mode == "conv" and self.in_channels > 1 and self.groups == self.in_channels
+
+    @property
+    def in_channels_per_group(self) -> int:
+        """Input channels each group reads, ``in_channels / groups``."""
+        return self.in_channels // self.groups
+
+    @property
+    def out_channels_per_group(self) -> int:
+        """Output channels each group makes, ``out_channels / groups``."""
+        return self.out_channels // self.groups
+
+    @property
+    def weight_shape(self) -> tuple[int, int, int, int] | None:
+        """PyTorch's weight shape; None for pooling.
+
+        ``(out, in/groups, kh, kw)`` for ``conv2d``, ``(in, out/groups, kh, kw)``
+        for ``conv_transpose2d``.
+        """
+        if self.mode != "conv":
+            return None
+        kh, kw = self.kernel_size
+        if self.transposed:
+            return (self.in_channels, self.out_channels_per_group, kh, kw)
+        return (self.out_channels, self.in_channels_per_group, kh, kw)
+
+    def group_of(self, out_channel: int) -> int:
+        """The group an output channel belongs to (pooling: its own channel's, 0)."""
+        _check_channel(out_channel, self.out_channels, "output")
+        return out_channel // self.out_channels_per_group
+
+    def in_channels_of(self, out_channel: int) -> tuple[int, ...]:
+        """The input channels an output channel reads, in order.
+
+        Its group's channels for a convolution; the same channel for pooling.
+
+        Raises
+        ------
+        IndexError
+            If ``out_channel`` is not in ``0..out_channels−1``.
+        """
+        group = self.group_of(out_channel)
+        if self.mode != "conv":
+            return (out_channel,)
+        size = self.in_channels_per_group
+        return tuple(range(group * size, (group + 1) * size))
+
+    def out_channels_of(self, in_channel: int) -> tuple[int, ...]:
+        """The output channels that read an input channel, in order.
+
+        Raises
+        ------
+        IndexError
+            If ``in_channel`` is not in ``0..in_channels−1``.
+        """
+        _check_channel(in_channel, self.in_channels, "input")
+        if self.mode != "conv":
+            return (in_channel,)
+        group = in_channel // self.in_channels_per_group
+        size = self.out_channels_per_group
+        return tuple(range(group * size, (group + 1) * size))
+
+    def channels_text(self) -> str:
+        """The channels in a few words (``channels 3 → 2, groups 1``); empty for one channel."""
+        if self.is_single_channel:
+            return ""
+        if self.mode != "conv":
+            return f"channels {self.in_channels}"
+        text = f"channels {self.in_channels} → {self.out_channels}"
+        if self.groups != 1:
+            text += f", groups {self.groups}" + (" (depthwise)" if self.is_depthwise else "")
+        return text
 
     # -- text -------------------------------------------------------------
     def arithmetic(self) -> str:
@@ -468,6 +632,8 @@ class ConvSpec:
             parts.append(f"dilation {show(self.dilation)}")
         if self.transposed and any(self.output_padding):
             parts.append(f"output padding {show(self.output_padding)}")
+        if not self.is_single_channel:
+            parts.append(self.channels_text())
         parts.append(f"output {show(self.output_size)}")
         return ", ".join(parts)
 
@@ -479,8 +645,25 @@ class ConvSpec:
         if self.transposed:
             grid += " (input with stride−1 zeros inserted, padded as the equivalent direct conv)"
         lines.append(grid)
-        lines.append(f"{self.step_count} steps")
+        if not self.is_single_channel:
+            lines.append(self._channels_description())
+        steps = f"{self.step_count} steps"
+        if self.out_channels > 1:
+            h, w = self.output_size
+            steps += f" ({self.out_channels} output channels × {h}x{w}, channel first)"
+        lines.append(steps)
         return "\n".join(lines)
+
+    def _channels_description(self) -> str:
+        if self.mode != "conv":
+            return f"{self.in_channels} channels, each pooled on its own"
+        shape = "x".join(map(str, self.weight_shape or ()))
+        order = "in, out/groups" if self.transposed else "out, in/groups"
+        reads = self.in_channels_per_group
+        return (
+            f"{self.channels_text()}: weight {shape} ({order}, kh, kw); each output channel "
+            f"reads {reads} input channel{'s' if reads != 1 else ''}"
+        )
 
     def slug(self) -> str:
         """A file-name stem derived from the spec (``conv_i5_k3_p1_s2``)."""
@@ -499,7 +682,19 @@ class ConvSpec:
             parts.append(f"d{show(self.dilation)}")
         if any(self.output_padding):
             parts.append(f"op{show(self.output_padding)}")
+        if not self.is_single_channel:
+            same = self.mode != "conv"
+            parts.append(f"c{self.in_channels}" + ("" if same else f"to{self.out_channels}"))
+        if self.groups != 1:
+            parts.append(f"g{self.groups}")
         return "_".join(parts)
+
+
+def _check_channel(channel: int, count: int, kind: str) -> None:
+    if isinstance(channel, bool) or not isinstance(channel, numbers.Integral):
+        raise IndexError(f"{kind} channel must be an integer, got {channel!r}")
+    if not 0 <= channel < count:
+        raise IndexError(f"{kind} channel {channel} out of range (0..{count - 1})")
 
 
 def _pair(values: object) -> Pair:

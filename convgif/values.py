@@ -17,6 +17,12 @@ stride-1 convolution equal ``conv_transpose2d``. The results follow PyTorch:
 
 Pooling and transposed convolutions accept only ``padding_mode="zeros"``:
 PyTorch's pooling has no padding mode and ``ConvTranspose2d`` refuses others.
+
+Channels follow PyTorch too: the input is ``C×H×W``, the weight has the
+operation's 4-D shape (:attr:`ConvSpec.weight_shape`), output channel ``m``
+sums the cross-correlations of its group's input channels with its kernels,
+plus ``bias[m]``; pooling pools each channel on its own. Single-channel
+values keep their 2-D arrays.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from convgif.errors import ConvgifError
 from convgif.geometry import Cell
-from convgif.spec import ConvSpec, Pair
+from convgif.spec import ConvSpec
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -43,6 +49,10 @@ PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 RANDOM_INPUT_RANGE = (0, 3)
 RANDOM_POOLING_INPUT_RANGE = (0, 99)
 RANDOM_KERNEL_RANGE = (0, 2)
+# A random bias is small and signed, so it visibly shifts the sum both ways.
+RANDOM_BIAS_RANGE = (-2, 2)
+# The --bias value that asks for a random bias (from --seed).
+RANDOM_BIAS = "random"
 
 # numpy.pad's name for each of PyTorch's padding modes (same values per cell).
 _NUMPY_PAD_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
@@ -66,6 +76,12 @@ class Values:
     """Every number drawn in a numerical figure.
 
     All arrays are float64 and read-only.
+
+    Single-channel values (:attr:`ConvSpec.is_single_channel`) keep the 2-D
+    shapes below; with channels, ``input`` is ``C×H×W``, ``kernel`` the 4-D
+    weight, ``grid`` ``C×Gh×Gw``, ``window_kernel`` ``M×C/g×kh×kw`` and
+    ``output`` ``M×Ho×Wo``. The ``*_planes`` properties give the channel
+    shapes in both cases.
 
     Attributes
     ----------
@@ -97,9 +113,18 @@ class Values:
         The output ``Ho×Wo``. A max-pooling window over padding only gives
         ``-inf``, as PyTorch does.
     winners
-        Max pooling only (else None): for each step, row-major, the grid cell
-        of the winning input cell; the first maximum in tap order (row-major
-        over the taps) on ties; None where the window holds padding only.
+        Max pooling only (else None): for each step (channel first, then
+        row-major), the grid cell of the winning input cell (in the step's
+        channel); the first maximum in tap order (row-major over the taps) on
+        ties; None where the window holds padding only.
+    bias
+        The bias, one value per output channel (``M``), or None without one.
+        It is added to every output value of its channel.
+    channel_sums
+        Convolutions only (else None): ``M×C/g×Ho×Wo``, each input channel's
+        partial sum (its window cross-correlated with its kernel slice) for
+        every output element, before the channels are added up and the bias
+        added. Always 4-D.
     """
 
     spec: ConvSpec
@@ -111,6 +136,75 @@ class Values:
     window_kernel: np.ndarray | None
     output: np.ndarray
     winners: tuple[Cell | None, ...] | None = None
+    bias: np.ndarray | None = None
+    channel_sums: np.ndarray | None = None
+
+    @property
+    def input_planes(self) -> np.ndarray:
+        """The input as ``C×H×W``, whatever the channel count."""
+        return self.input.reshape(self.spec.in_channels, *self.spec.input_size)
+
+    @property
+    def grid_planes(self) -> np.ndarray:
+        """The drawn grid of every input channel, ``C×Gh×Gw``."""
+        return self.grid.reshape(self.spec.in_channels, *self.spec.grid_size)
+
+    @property
+    def output_planes(self) -> np.ndarray:
+        """The output as ``M×Ho×Wo``, whatever the channel count."""
+        return self.output.reshape(self.spec.out_channels, *self.spec.output_size)
+
+    @property
+    def window_weights(self) -> np.ndarray | None:
+        """The weights drawn in the window, ``M×C/g×kh×kw``: output channel ``m``'s
+        kernel over the ``j``-th input channel of its group (None for pooling)."""
+        if self.window_kernel is None:
+            return None
+        spec = self.spec
+        return self.window_kernel.reshape(
+            spec.out_channels, spec.in_channels_per_group, *spec.kernel_size
+        )
+
+    def _step_position(self, step: int) -> tuple[int, int, int]:
+        if not 0 <= step < self.spec.step_count:
+            raise IndexError(f"step {step} out of range (0..{self.spec.step_count - 1})")
+        rows, cols = self.spec.output_size
+        channel, cell = divmod(step, rows * cols)
+        return (channel, *divmod(cell, cols))
+
+    def partial_sums(self, step: int) -> np.ndarray:
+        """Each input channel's partial sum for one step (convolutions only).
+
+        Parameters
+        ----------
+        step
+            The step index (channel first, then row-major), as
+            :meth:`convgif.geometry.Geometry.step`.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``C/g`` values, in the order of the step's ``in_channels``; their
+            sum plus :meth:`bias_of` is the step's output value.
+
+        Raises
+        ------
+        ValueError
+            For pooling, which has no partial sums.
+        """
+        if self.channel_sums is None:
+            raise ValueError(f"pooling (--mode {self.spec.mode}) has no partial sums")
+        channel, row, col = self._step_position(step)
+        return self.channel_sums[channel, :, row, col]
+
+    def output_value(self, step: int) -> float:
+        """The output value a step computes."""
+        channel, row, col = self._step_position(step)
+        return float(self.output_planes[channel, row, col])
+
+    def bias_of(self, out_channel: int) -> float:
+        """The bias added to an output channel (0 without a bias)."""
+        return 0.0 if self.bias is None else float(self.bias[out_channel])
 
 
 # -- parsing ------------------------------------------------------------------
@@ -149,9 +243,46 @@ def _parse_rows(rows: list[tuple[str, str]], option: str) -> np.ndarray:
 
 
 def _parse_inline(text: str, option: str) -> np.ndarray:
+    if "|" in text:
+        return _parse_inline_planes(text, option)
+    return _parse_plane(text, option, "")
+
+
+def _parse_plane(text: str, option: str, where: str) -> np.ndarray:
     # Rows end at ';' or a newline; a trailing separator is allowed.
     rows = [row for row in re.split(r"[;\n]", text) if row.strip()]
-    return _parse_rows([(f"row {n}", row) for n, row in enumerate(rows, start=1)], option)
+    if not rows and where:
+        raise _fail(option, f"no values in {where}")
+    return _parse_rows([(f"{where}row {n}", row) for n, row in enumerate(rows, start=1)], option)
+
+
+def _parse_inline_planes(text: str, option: str) -> np.ndarray:
+    """Planes separated by ``|`` (channels, 3-D); groups of them by ``||`` (filters, 4-D)."""
+    four_d = "||" in text
+    blocks = text.split("||") if four_d else [text]
+    parsed: list[list[np.ndarray]] = []
+    for f, block in enumerate(blocks, start=1):
+        planes = []
+        for c, plane in enumerate(block.split("|"), start=1):
+            where = (f"filter {f}, " if four_d else "") + f"channel {c}, "
+            planes.append(_parse_plane(plane, option, where))
+            first = parsed[0][0] if parsed else planes[0]
+            if planes[-1].shape != first.shape:
+                raise _fail(
+                    option,
+                    f"ragged channels: {where.rstrip(', ')} has "
+                    f"{_shape_text(planes[-1].shape)} values, the first has "
+                    f"{_shape_text(first.shape)}",
+                )
+        if parsed and len(planes) != len(parsed[0]):
+            raise _fail(
+                option,
+                f"ragged filters: filter {f} has {len(planes)} channels, "
+                f"filter 1 has {len(parsed[0])}",
+            )
+        parsed.append(planes)
+    array = np.array(parsed, dtype=np.float64)
+    return array if four_d else array[0]
 
 
 def _read_csv(path: Path, option: str) -> np.ndarray:
@@ -170,26 +301,27 @@ def _read_csv(path: Path, option: str) -> np.ndarray:
     return _parse_rows(rows, option)
 
 
-def _read_npy(path: Path, option: str) -> np.ndarray:
+def _read_npy(path: Path, option: str, ndims: tuple[int, ...] = (2,)) -> np.ndarray:
     try:
         array = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise _fail(option, f"cannot read {path} as a .npy file: {reason}") from None
-    return _check_array(array, option)
+    return _check_array(array, option, ndims)
 
 
-def _check_array(array: Any, option: str) -> np.ndarray:
+def _check_array(array: Any, option: str, ndims: tuple[int, ...] = (2,)) -> np.ndarray:
     try:
         array = np.asarray(array)
     except ValueError:  # nested lists of unequal lengths
         raise _fail(option, "ragged rows: every row must have as many values") from None
     if array.dtype.kind not in "biuf":
         raise _fail(option, f"expected real numbers, got an array of {array.dtype}")
-    if array.ndim != 2:
+    if array.ndim not in ndims:
+        dims = f"{ndims[0]}-D" if len(ndims) == 1 else f"{ndims[0]}-D to {ndims[-1]}-D"
         raise _fail(
             option,
-            f"expected a 2-D array of values, got {array.ndim}-D (shape "
+            f"expected a {dims} array of values, got {array.ndim}-D (shape "
             f"{_shape_text(array.shape) or 'scalar'})",
         )
     if array.size == 0:
@@ -204,14 +336,18 @@ def _is_file(text: str) -> bool:
         return False
 
 
-def parse_values(source: str | Path | np.ndarray, option: str) -> np.ndarray:
-    """Read a 2-D table of values.
+def parse_values(
+    source: str | Path | np.ndarray, option: str, ndims: tuple[int, ...] = (2,)
+) -> np.ndarray:
+    """Read a table of values (2-D unless ``ndims`` allows more).
 
     Parameters
     ----------
     source
         Inline text (rows separated by ``;`` or newlines, values by ``,``,
-        spaces allowed, e.g. ``"1, 2; 3, 4"``), a path to a ``.csv`` (or
+        spaces allowed, e.g. ``"1, 2; 3, 4"``; channels of a 3-D array
+        separated by ``|``, ``"1,2;3,4 | 5,6;7,8"``; filters of a 4-D array by
+        ``||``, ``"1 | 2 || 3 | 4"``), a path to a ``.csv`` (or
         ``.txt``) file in that comma-separated form (blank and ``#`` lines
         skipped), a path to a ``.npy`` file, or an array(-like).
         A string is a path when it names an existing file or ends in
@@ -219,11 +355,13 @@ def parse_values(source: str | Path | np.ndarray, option: str) -> np.ndarray:
     option
         The command-line option it came from, for error messages
         (``"--input-values"``).
+    ndims
+        The numbers of dimensions accepted (a ``.csv`` file is always 2-D).
 
     Returns
     -------
     numpy.ndarray
-        A new float64 array, 2-D, every value finite.
+        A new float64 array, every value finite.
 
     Raises
     ------
@@ -243,13 +381,13 @@ def parse_values(source: str | Path | np.ndarray, option: str) -> np.ndarray:
             if not path.is_file():
                 raise _fail(option, f"file not found: {path}")
             if path.suffix.lower() == ".npy":
-                array = _read_npy(path, option)
+                array = _read_npy(path, option, ndims)
             else:
-                array = _read_csv(path, option)
+                array = _check_array(_read_csv(path, option), option, ndims)
         else:
-            array = _parse_inline(text, option)
+            array = _check_array(_parse_inline(text, option), option, ndims)
     else:
-        array = _check_array(source, option)
+        array = _check_array(source, option, ndims)
     if not np.isfinite(array).all():
         raise _fail(option, "every value must be a finite number (no nan or inf)")
     return array
@@ -295,13 +433,55 @@ def _check_padding_mode(spec: ConvSpec, padding_mode: str) -> None:
             )
 
 
-def _check_shape(values: np.ndarray, expected: Pair, option: str, size_option: str) -> None:
-    if values.shape != tuple(expected):
-        raise _fail(
-            option,
-            f"expected {_shape_text(expected)} values for {size_option} "
-            f"{_shape_text(expected)}, got {_shape_text(values.shape)}",
+def _fit_shape(
+    values: np.ndarray, expected: tuple[int, ...], option: str, wanted: str
+) -> np.ndarray:
+    """``values`` reshaped to ``expected``, if they agree up to dimensions of size 1.
+
+    So a single channel's ``H×W`` fits ``1×H×W``, a 1×1 convolution's weight
+    may be given as its ``M×C`` matrix, and a bias as a row or a column; the
+    order of the numbers never changes.
+    """
+    if tuple(n for n in values.shape if n != 1) != tuple(n for n in expected if n != 1):
+        if len(expected) == 2 and values.ndim != 2:
+            raise _fail(
+                option,
+                f"expected a 2-D array of values, got {values.ndim}-D "
+                f"(shape {_shape_text(values.shape)})",
+            )
+        got = _shape_text(values.shape)
+        if len(expected) == 1 and values.ndim <= 2 and min(values.shape) == 1:
+            got = f"{values.size}"  # a row or a column of values
+        raise _fail(option, f"expected {wanted}, got {got}")
+    return values.reshape(expected)
+
+
+def _given_values(
+    spec: ConvSpec, source: str | Path | np.ndarray, option: str, kind: str
+) -> np.ndarray:
+    """Read ``--input-values``, ``--kernel-values`` or ``--bias`` and fit it to the spec."""
+    array = parse_values(source, option, ndims=(1, 2, 3, 4))
+    if kind == "bias":
+        shape: tuple[int, ...] = (spec.out_channels,)
+        wanted = f"{spec.out_channels} values, one per output channel (--out-channels {shape[0]})"
+        return _fit_shape(array, shape, option, wanted)
+    if kind == "input":
+        size_option, pair = "--input-size", spec.input_size
+        shape = (spec.in_channels, *pair)
+        channels = f"--in-channels {spec.in_channels}"
+    else:
+        size_option, pair = "--kernel-size", spec.kernel_size
+        shape = tuple(spec.weight_shape or ())
+        order = "in, out/groups" if spec.transposed else "out, in/groups"
+        channels = (
+            f"the weight's shape ({order}, kh, kw) for --in-channels {spec.in_channels}, "
+            f"--out-channels {spec.out_channels}, --groups {spec.groups}"
         )
+    if spec.is_single_channel:
+        shape, wanted = pair, f"{_shape_text(pair)} values for {size_option} {_shape_text(pair)}"
+    else:
+        wanted = f"{_shape_text(shape)} values ({channels}, {size_option} {_shape_text(pair)})"
+    return _fit_shape(array, shape, option, wanted)
 
 
 # -- computation --------------------------------------------------------------
@@ -369,6 +549,7 @@ def compute_values(
     seed: int = 0,
     padding_mode: str = "zeros",
     flip: bool = False,
+    bias: str | Path | np.ndarray | None = None,
 ) -> Values:
     """Compute every number of a numerical figure.
 
@@ -379,12 +560,20 @@ def compute_values(
     input_values, kernel_values
         Anything :func:`parse_values` reads, checked against the spec's
         input and kernel sizes; random where None. Pooling has no kernel.
+        With channels: the input ``C×H×W`` and the weight's 4-D shape
+        (:attr:`ConvSpec.weight_shape`); shapes that differ only by
+        dimensions of size 1 are accepted (a single channel's ``H×W``).
     seed
         Seed of ``numpy.random.default_rng`` for random values: the input
         gets integers in :data:`RANDOM_INPUT_RANGE` (pooling:
         :data:`RANDOM_POOLING_INPUT_RANGE`), the kernel in
         :data:`RANDOM_KERNEL_RANGE`. Both are always drawn (input first), so a
         seed gives the same kernel whether or not the input is given.
+        A random bias, drawn last, has integers in :data:`RANDOM_BIAS_RANGE`.
+    bias
+        None (no bias), :data:`RANDOM_BIAS` (``"random"``: from ``seed``), or
+        values for each output channel (anything :func:`parse_values` reads,
+        a row or a column). Convolutions only.
     padding_mode
         PyTorch's ``padding_mode``; only ``zeros`` for pooling and transposed
         convolutions.
@@ -396,8 +585,8 @@ def compute_values(
     ------
     ValuesError
         For values that cannot be read or do not fit the spec, and for options
-        that do not apply (a padding mode, ``flip`` or kernel values for
-        pooling; a padding mode or ``flip`` for a transposed convolution).
+        that do not apply (a padding mode, ``flip``, kernel values or a bias
+        for pooling; a padding mode or ``flip`` for a transposed convolution).
     """
     pooling = spec.mode != "conv"
     if flip and pooling:
@@ -410,44 +599,77 @@ def compute_values(
         )
     if kernel_values is not None and pooling:
         raise _fail("--kernel-values", f"pooling (--mode {spec.mode}) has no kernel weights")
+    if bias is not None and pooling:
+        raise _fail("--bias", f"pooling (--mode {spec.mode}) has no bias")
     _check_padding_mode(spec, padding_mode)
 
+    # Drawn in the channel shapes: one channel draws exactly the numbers it
+    # drew before channels existed (same seed, same figure).
     rng = np.random.default_rng(seed)
+    channels, out_channels = spec.in_channels, spec.out_channels
     cells = spec.input_size[0] * spec.input_size[1]
     if pooling and cells <= RANDOM_POOLING_INPUT_RANGE[1]:
-        inputs = (rng.permutation(cells) + 1).reshape(spec.input_size).astype(np.float64)
+        # One shuffle of 1..H·W per channel: distinct values, a meaningful maximum.
+        inputs = np.stack([rng.permutation(cells) + 1 for _ in range(channels)])
+        inputs = inputs.reshape(channels, *spec.input_size).astype(np.float64)
     else:
         low, high = RANDOM_POOLING_INPUT_RANGE if pooling else RANDOM_INPUT_RANGE
-        inputs = rng.integers(low, high + 1, size=spec.input_size).astype(np.float64)
+        inputs = rng.integers(low, high + 1, size=(channels, *spec.input_size)).astype(np.float64)
     low, high = RANDOM_KERNEL_RANGE
-    kernel = rng.integers(low, high + 1, size=spec.kernel_size).astype(np.float64)
+    weight_shape = spec.weight_shape or (1, 1, *spec.kernel_size)
+    kernel = rng.integers(low, high + 1, size=weight_shape).astype(np.float64)
+    bias_vector = None
+    random_bias = isinstance(bias, str) and bias.strip().lower() == RANDOM_BIAS
+    if random_bias:
+        low, high = RANDOM_BIAS_RANGE
+        bias_vector = rng.integers(low, high + 1, size=out_channels).astype(np.float64)
     if input_values is not None:
-        inputs = parse_values(input_values, "--input-values")
-        _check_shape(inputs, spec.input_size, "--input-values", "--input-size")
+        inputs = _given_values(spec, input_values, "--input-values", "input")
     if kernel_values is not None:
-        kernel = parse_values(kernel_values, "--kernel-values")
-        _check_shape(kernel, spec.kernel_size, "--kernel-values", "--kernel-size")
+        kernel = _given_values(spec, kernel_values, "--kernel-values", "kernel")
+    if bias is not None and not random_bias:
+        bias_vector = _given_values(spec, bias, "--bias", "bias")
+    inputs = inputs.reshape(channels, *spec.input_size)
+    kernel = kernel.reshape(weight_shape)
 
-    if spec.transposed:
-        grid = _transposed_grid(spec, inputs)
-    else:
-        grid = _direct_grid(spec, inputs, padding_mode)
-    assert grid.shape == tuple(spec.grid_size), (grid.shape, spec)
-    windows = _windows(spec, grid)
+    grids = np.stack(
+        [
+            _transposed_grid(spec, plane)
+            if spec.transposed
+            else _direct_grid(spec, plane, padding_mode)
+            for plane in inputs
+        ]
+    )
+    assert grids.shape[1:] == tuple(spec.grid_size), (grids.shape, spec)
+    windows = [_windows(spec, grid) for grid in grids]
 
     winners = None
     window_kernel = None
+    channel_sums = None
     if spec.mode == "max":
-        output, winners = _max_pool(spec, windows)
+        pooled = [_max_pool(spec, channel) for channel in windows]
+        output = np.stack([plane for plane, _ in pooled])
+        winners = tuple(cell for _, cells in pooled for cell in cells)
     elif spec.mode == "avg":
         # count_include_pad=True: padding cells are zeros in the grid, and the
         # divisor is kh·kw for every window.
         with np.errstate(over="ignore", invalid="ignore"):
-            output = windows.mean(axis=(-2, -1))
+            output = np.stack([channel.mean(axis=(-2, -1)) for channel in windows])
     else:
-        window_kernel = kernel[::-1, ::-1] if (spec.transposed or flip) else kernel
+        window_kernel = _window_weights(spec, kernel, flip)
         with np.errstate(over="ignore", invalid="ignore"):
-            output = np.einsum("ijab,ab->ij", windows, window_kernel)
+            channel_sums = np.stack(
+                [
+                    [
+                        np.einsum("ijab,ab->ij", windows[c], window_kernel[m, j])
+                        for j, c in enumerate(spec.in_channels_of(m))
+                    ]
+                    for m in range(out_channels)
+                ]
+            )
+            output = channel_sums.sum(axis=1)
+            if bias_vector is not None:
+                output = output + bias_vector[:, None, None]
     # Max pooling's -inf (a window of padding only) is PyTorch's answer; any
     # other non-finite output is an overflow of the user's values.
     if spec.mode != "max" and not np.isfinite(output).all():
@@ -455,17 +677,40 @@ def compute_values(
             "--input-values: the values are too large: the output overflows double precision"
         )
 
+    # A single channel keeps the 2-D arrays it always had.
+    single = spec.is_single_channel
     return Values(
         spec=spec,
         padding_mode=padding_mode,
         flip=flip,
-        input=_frozen(inputs),
-        kernel=None if pooling else _frozen(kernel),
-        grid=_frozen(grid),
-        window_kernel=None if window_kernel is None else _frozen(window_kernel),
-        output=_frozen(output),
+        input=_frozen(inputs[0] if single else inputs),
+        kernel=None if pooling else _frozen(kernel[0, 0] if single else kernel),
+        grid=_frozen(grids[0] if single else grids),
+        window_kernel=None
+        if window_kernel is None
+        else _frozen(window_kernel[0, 0] if single else window_kernel),
+        output=_frozen(output[0] if single else output),
         winners=winners,
+        bias=None if bias_vector is None else _frozen(bias_vector),
+        channel_sums=None if channel_sums is None else _frozen(channel_sums),
     )
+
+
+def _window_weights(spec: ConvSpec, weight: np.ndarray, flip: bool) -> np.ndarray:
+    """The weights the window shows, ``M×C/g×kh×kw``, from PyTorch's weight.
+
+    ``conv2d``'s weight is already indexed (output channel, input channel of
+    its group); ``conv_transpose2d``'s is (input channel, output channel of
+    its group), so it is regrouped, and flipped as the drawn direct
+    convolution needs.
+    """
+    if not spec.transposed:
+        return weight[:, :, ::-1, ::-1] if flip else weight
+    per_group = spec.out_channels_per_group
+    rows = []
+    for m in range(spec.out_channels):
+        rows.append([weight[c, m % per_group, ::-1, ::-1] for c in spec.in_channels_of(m)])
+    return np.array(rows, dtype=np.float64)
 
 
 # -- output -------------------------------------------------------------------
@@ -478,10 +723,17 @@ def _json_number(x: float, integral: bool) -> int | float | None:
     return 0.0 if rounded == 0 else rounded
 
 
-def _json_table(array: np.ndarray) -> list[list[int | float | None]]:
+def _json_table(array: np.ndarray) -> list[Any]:
+    """Nested lists of any depth; ints when every finite value is integral."""
     finite = array[np.isfinite(array)]
     integral = bool(np.all(finite == np.round(finite)))
-    return [[_json_number(float(x), integral) for x in row] for row in array]
+
+    def nest(part: np.ndarray) -> list[Any]:
+        if part.ndim == 1:
+            return [_json_number(float(x), integral) for x in part]
+        return [nest(sub) for sub in part]
+
+    return nest(array)
 
 
 def values_to_json(values: Values) -> dict[str, Any]:
@@ -489,7 +741,9 @@ def values_to_json(values: Values) -> dict[str, Any]:
 
     Keys: ``input_values`` (``H×W``), ``kernel_values`` (``kh×kw``, conv
     only, :attr:`Values.kernel`), ``output_values`` (``Ho×Wo``), and for conv
-    ``padding_mode`` and ``flip``. A table whose values are all integral is
+    ``padding_mode`` and ``flip``. With more than one channel: ``C×H×W``, the
+    weight's 4-D shape and ``M×Ho×Wo``. With a bias, ``bias_values`` (one per
+    output channel). A table whose values are all integral is
     given as ints; otherwise floats rounded to 6 decimals. A ``-inf`` output
     (max pooling over padding only) is ``null``.
     """
@@ -497,6 +751,8 @@ def values_to_json(values: Values) -> dict[str, Any]:
     if values.kernel is not None:
         result["kernel_values"] = _json_table(values.kernel)
     result["output_values"] = _json_table(values.output)
+    if values.bias is not None:
+        result["bias_values"] = _json_table(values.bias)
     if values.spec.mode == "conv":
         result["padding_mode"] = values.padding_mode
         result["flip"] = values.flip

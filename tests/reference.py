@@ -454,3 +454,30 @@ def matrix_of(operation: Any, input_shape: tuple[int, ...]) -> np.ndarray:
         unit[k] = 1.0
         columns.append(np.asarray(operation(unit.reshape(input_shape)), dtype=float).ravel())
     return np.stack(columns, axis=1)
+
+
+# -- channels -----------------------------------------------------------------
+
+
+def channel_sources(spec: Any) -> dict[tuple[int, Cell], frozenset[tuple[int, int, int]]]:
+    """For each ``(out_channel, output cell)``, the ``(in_channel, row, col)`` it reads.
+
+    Brute force over every pair of channels: a convolution's output channel
+    reads an input channel when both fall in the same group (the channels
+    cut into ``groups`` equal runs, in order); pooling reads its own channel.
+    ``spec`` also needs ``in_channels``, ``out_channels``, ``groups`` and
+    ``mode``.
+    """
+    cells = layout_of(spec).sources
+    c_count, m_count, groups = spec.in_channels, spec.out_channels, spec.groups
+    group_of_in = [c // (c_count // groups) for c in range(c_count)]
+    group_of_out = [m // (m_count // groups) for m in range(m_count)]
+    result = {}
+    for m in range(m_count):
+        if spec.mode == "conv":
+            read = [c for c in range(c_count) if group_of_in[c] == group_of_out[m]]
+        else:
+            read = [m]
+        for cell, inputs in cells.items():
+            result[(m, cell)] = frozenset((c, r, q) for c in read for r, q in inputs)
+    return result

@@ -102,7 +102,7 @@ def no_rendering(monkeypatch: pytest.MonkeyPatch) -> None:
         ("figure.bmp", RenderOptions(), OutputError, "--output"),
         ("figure", RenderOptions(), OutputError, "--output"),
         ("figure.svg", RenderOptions(), RenderError, "--output"),
-        ("figure.gif", RenderOptions(step=0), OutputError, "--output"),
+        ("figure.gif", RenderOptions(step=0), RenderError, "--step"),
         ("figure.gif", RenderOptions(max_frames=8), RenderError, "--max-frames"),
         ("figure.png", RenderOptions(step=9), RenderError, "--step"),
     ],

@@ -372,7 +372,7 @@ def test_summary_with_numbers_prints_the_tables():
 @pytest.mark.parametrize(
     ("args", "start"),
     [
-        (["--input-values", "1,2;3,4"], "--input-values: expected 5x5"),
+        (["--input-size", "5", "--input-values", "1,2;3,4"], "--input-values: expected 5x5"),
         (["--mode", "avg", "--kernel-values", "1"], "--kernel-values"),
         (["--padding-mode", "reflect", "--padding", "5"], "--padding-mode: reflect padding"),
     ],

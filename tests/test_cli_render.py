@@ -98,7 +98,7 @@ def test_step_still(in_tmp: Path, suffix: str) -> None:
     [
         (["-o", "x.bmp"], "--output: unknown suffix"),
         (["-o", "x.svg"], "--output"),
-        (["--step", "1", "-o", "x.gif"], "--output"),
+        (["--step", "1", "-o", "x.gif"], "--step"),
         (["--step", "4", "-o", "x.png"], "--step"),
         (["--max-frames", "3"], "--max-frames"),
         (["--theme", "no-such-theme"], "--theme: unknown theme"),

@@ -60,8 +60,11 @@ def test_spec_is_frozen_and_hashable():
 
 
 @pytest.mark.parametrize(
-    "name", ["output_size", "effective_kernel_size", "grid_size", "step_count", "display_stride"]
-)
+    "name",
+    ["output_size", "effective_kernel_size", "grid_size", "step_count", "display_stride",
+     "weight_shape", "in_channels_per_group", "out_channels_per_group", "is_single_channel",
+     "is_depthwise"],
+)  # fmt: skip
 def test_derived_values_are_properties(name):
     assert isinstance(getattr(ConvSpec, name), property)
 

@@ -151,3 +151,94 @@ def avg_pool2d(x: np.ndarray, kernel: Pair, padding: Sides, stride: Pair) -> np.
                     total += 0.0 if value is None else value
             out[i, j] = total / (kernel[0] * kernel[1])
     return out
+
+
+# -- channels -----------------------------------------------------------------
+
+
+def group_members(count: int, groups: int) -> list[range]:
+    """The channels of each group: ``count`` channels cut into ``groups`` equal runs."""
+    size = count // groups
+    return [range(g * size, (g + 1) * size) for g in range(groups)]
+
+
+def conv2d_channels(
+    x: np.ndarray,
+    w: np.ndarray,
+    bias: np.ndarray | None,
+    groups: int,
+    padding: Sides,
+    stride: Pair,
+    dilation: Pair,
+    mode: str = "zeros",
+    flip: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``conv2d`` with channels: ``x`` is ``C×H×W``, ``w`` is ``M×C/g×kh×kw``.
+
+    Output channel ``m`` of group ``g`` adds up, over the ``j``-th input
+    channel of that group, the 2-D cross-correlation of the channel with
+    ``w[m, j]``, then ``bias[m]``.
+
+    Returns
+    -------
+    output, partial
+        ``M×Ho×Wo``, and the per-channel terms ``M×C/g×Ho×Wo`` (before the bias).
+    """
+    in_groups = group_members(x.shape[0], groups)
+    out_groups = group_members(w.shape[0], groups)
+    planes: dict[tuple[int, int], np.ndarray] = {}
+    for g in range(groups):
+        for m in out_groups[g]:
+            for j, c in enumerate(in_groups[g]):
+                planes[m, j] = conv2d(x[c], w[m, j], padding, stride, dilation, mode, flip)
+    first = planes[0, 0]
+    partial = np.zeros((w.shape[0], w.shape[1], *first.shape))
+    for (m, j), plane in planes.items():
+        partial[m, j] = plane
+    output = partial.sum(axis=1)
+    if bias is not None:
+        for m in range(w.shape[0]):
+            output[m] += bias[m]
+    return output, partial
+
+
+def conv_transpose2d_channels(
+    x: np.ndarray,
+    w: np.ndarray,
+    bias: np.ndarray | None,
+    groups: int,
+    padding: Sides,
+    stride: Pair,
+    dilation: Pair,
+    output_padding: Pair,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``conv_transpose2d`` with channels: ``x`` is ``C×H×W``, ``w`` is ``C×M/g×kh×kw``.
+
+    Input channel ``c`` of group ``g`` scatters through ``w[c, k]`` into the
+    ``k``-th output channel of that group.
+
+    Returns
+    -------
+    output, partial
+        ``M×Ho×Wo``, and the terms of each output channel's input channels,
+        ``M×C/g×Ho×Wo``, in the order of the group's input channels.
+    """
+    in_groups = group_members(x.shape[0], groups)
+    out_channels = w.shape[1] * groups
+    out_groups = group_members(out_channels, groups)
+    planes: dict[tuple[int, int], np.ndarray] = {}
+    for g in range(groups):
+        for j, c in enumerate(in_groups[g]):
+            for k, m in enumerate(out_groups[g]):
+                planes[m, j] = conv_transpose2d(
+                    x[c], w[c, k], padding, stride, dilation, output_padding
+                )
+    first = planes[0, 0]
+    partial = np.zeros((out_channels, x.shape[0] // groups, *first.shape))
+    for (m, j), plane in planes.items():
+        partial[m, j] = plane
+    output = partial.sum(axis=1)
+    if bias is not None:
+        for m in range(out_channels):
+            output[m] += bias[m]
+    return output, partial
