@@ -229,7 +229,6 @@ def im2col_figure(
             Link("input", box_of(step.window), "patches", column),
             Shade("patches", tuple((t, k) for t in range(taps))),
             Outline("patches", column),
-            Link("patches", column, "product", (0, k, 1, k + 1)),
             Shade("product", ((0, k),)),
             Shade("output", (step.output,)),
         ]
