@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # wheel (never the multi-GB registry build); the tests skip it when absent.
 TORCH_WHEEL := $(firstword $(wildcard /opt/wheels/torch-2.13.0*cp311*.whl))
 
-.PHONY: all gallery test lint bench clean setup readme
+.PHONY: all gallery test lint bench clean setup readme chromium
 
 all: test
 
@@ -40,3 +40,8 @@ clean:
 
 readme: $(STAMP)
 	$(BIN)/python -m convgif.docs README.md
+
+# Debian's Chromium, for the HTML player's tests (run as root); nothing if present.
+chromium:
+	test -x /usr/bin/chromium || \
+	  (apt-get update && apt-get install -y --no-install-recommends chromium)

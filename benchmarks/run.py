@@ -6,6 +6,8 @@ Prints one Markdown report and writes it to ``benchmarks/RESULTS.md``:
   same figures in this process with drawing and encoding timed apart;
 - the floor: encoding the already drawn frames alone, on one core, and what
   the gallery's time is made of;
+- formats: ``padding_strides`` as GIF, APNG, WebP, MP4, WebM and the HTML
+  player, bytes and time (``benchmarks/formats.py``);
 - bytes and pixel sizes against the original figures (``../shared/anchor-gallery``,
   skipped when absent);
 - scale: flat figures of growing inputs, each in a fresh process with its
@@ -34,6 +36,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from formats import formats
 from measure import (
     ANCHOR_DIR,
     PYTHON,
@@ -149,7 +152,16 @@ results = list(gallery.build_gallery(entries, out, jobs))
 assert all(r.ok for r in results), [r.error for r in results if not r.ok]
 """
 
-SECTION_ORDER = ("environment", "goals", "gallery", "floor", "bytes", "scale", "start-up")
+SECTION_ORDER = (
+    "environment",
+    "goals",
+    "gallery",
+    "floor",
+    "bytes",
+    "formats",
+    "scale",
+    "start-up",
+)
 
 
 @dataclass
@@ -807,6 +819,7 @@ def main() -> None:
         work = Path(scratch)
         outputs = whole_gallery(report, work, process_repeats)
         draw_and_encode(report, work, repeats, outputs.get(1))
+        formats(report, work, repeats)
         first_figure(report, process_repeats, work)
         pool(report, work, process_repeats)
         floor(report)

@@ -16,17 +16,18 @@ Written(path=PosixPath('conv_i5_k3_p1_s2.gif'), frame_count=9, size_bytes=...)
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from convgif.errors import RenderError
-from convgif.spec import ConvSpec
+from convgif.spec import ConvSpec, _show
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; the heavy modules load lazily
     from convgif.figures.model import Figure
     from convgif.render import Renderer
+    from convgif.stack import StackSpec
     from convgif.values import Values
     from convgif.writers import Written
 
@@ -278,17 +279,21 @@ def check_frame_count(spec: ConvSpec, options: RenderOptions) -> None:
     RenderError
         Naming the option and how to raise the limit.
     """
-    count = step_count(spec, options.view)
+    _check_count(step_count(spec, options.view), options, "spec")
+
+
+def _check_count(count: int, options: RenderOptions, what: str) -> None:
+    """:func:`check_frame_count` for a figure of ``count`` steps (``what``: spec, stack)."""
     if options.step is not None:
         if options.step >= count:
             raise RenderError(
-                f"--step: must be from 0 to {count - 1} (this spec has "
+                f"--step: must be from 0 to {count - 1} (this {what} has "
                 f"{count} steps), got {options.step}"
             )
         return
     if count > options.max_frames:
         raise RenderError(
-            f"--max-frames: this spec has {count} steps (frames), more than the "
+            f"--max-frames: this {what} has {count} steps (frames), more than the "
             f"limit of {options.max_frames}; raise it with --max-frames {count} "
             f"or draw one step with --step N"
         )
@@ -392,10 +397,14 @@ def _renderer(spec: ConvSpec, options: RenderOptions) -> Renderer:
 
     Raises before anything is drawn.
     """
+    return _figure_renderer(build_figure(spec, options), options)
+
+
+def _figure_renderer(figure: Figure, options: RenderOptions) -> Renderer:
+    """Load the theme and lay a figure description out (raises before anything is drawn)."""
     from convgif.render import CELL_INCH, NUMBERS_CELL_INCH, Renderer, Style
     from convgif.theme import load_theme
 
-    figure = build_figure(spec, options)
     style = Style(
         theme=load_theme(options.theme),
         layout=options.resolved_layout,  # type: ignore[arg-type]
@@ -410,6 +419,27 @@ def _renderer(spec: ConvSpec, options: RenderOptions) -> Renderer:
     return Renderer(figure, style)
 
 
+def _step_texts(renderer: Renderer) -> list[str] | None:
+    """The text of each step (its equation, with numbers) for the HTML player; None: none."""
+    if renderer.equations is None:
+        return None
+    return [step.equation or "" for step in renderer.figure.steps]
+
+
+def player_arguments(options: RenderOptions, renderer: Renderer) -> dict[str, Any]:
+    """The HTML player's arguments for a figure, besides its frames.
+
+    One place for ``-o fig.html`` and the notebook's inline player.
+    """
+    return {
+        "duration_ms": options.duration_ms,
+        "step_texts": _step_texts(renderer),
+        "alt": f"convgif animation: {renderer.figure.title}",
+        "palette": renderer.palette(),
+        "transparent": options.transparent,
+    }
+
+
 def render_to_file(
     spec: ConvSpec, output: str | Path | None, options: RenderOptions | None = None
 ) -> Written:
@@ -420,9 +450,10 @@ def render_to_file(
     spec
         The convolution.
     output
-        The file; its suffix picks the format: ``.gif``, ``.png`` (APNG) or
-        ``.webp`` for an animation; ``.png``, ``.svg`` or ``.pdf`` for a still.
-        None: :func:`default_output` in the current directory.
+        The file; its suffix picks the format: ``.gif``, ``.png`` (APNG),
+        ``.webp``, ``.mp4`` or ``.webm`` (video) or ``.html`` (a player that can
+        pause and step) for an animation; ``.png``, ``.svg`` or ``.pdf`` for a
+        still. None: :func:`default_output` in the current directory.
     options
         How to draw it.
 
@@ -437,27 +468,62 @@ def render_to_file(
         Before anything is drawn or written (one-line messages naming the
         option).
     """
-    from convgif.writers import ANIMATION_SUFFIXES, STILL_SUFFIXES, check_output_path
-
     options = options if options is not None else RenderOptions()
     check_drawable(spec, options)
     path = Path(output) if output is not None else default_output(spec, options)
+
+    def check() -> None:
+        check_view(spec, options)
+        check_frame_count(spec, options)
+
+    return _write_figure(path, options, check, lambda: build_figure(spec, options))
+
+
+def _write_figure(
+    path: Path, options: RenderOptions, check: Callable[[], None], build: Callable[[], Figure]
+) -> Written:
+    """Check the output path, then ``check()`` the figure's own options, build it, write it.
+
+    Everything that can be refused is refused before the figure is drawn:
+    the path and its suffix first, then ``check``, then the figure's layout.
+    """
+    from convgif.writers import (
+        ANIMATION_SUFFIXES,
+        PLAYER_SUFFIXES,
+        STILL_SUFFIXES,
+        VIDEO_SUFFIXES,
+        check_output_path,
+    )
+
     suffix = path.suffix.lower()
-    if options.step is None and suffix in STILL_SUFFIXES and suffix not in ANIMATION_SUFFIXES:
+    animations = ANIMATION_SUFFIXES + VIDEO_SUFFIXES + PLAYER_SUFFIXES
+    if options.step is None and suffix in STILL_SUFFIXES and suffix not in animations:
         raise RenderError(
             f"--output: {suffix} is for a still; add --step N to draw one step, or write "
-            f"the animation as .gif, .png (APNG) or .webp"
+            f"the animation as .gif, .png (APNG), .webp, .mp4, .webm or .html"
         )
     if options.step is not None and suffix not in STILL_SUFFIXES:
         raise RenderError(
             f"--step: draws one still, written as .png, .svg or .pdf, not "
             f"{suffix or 'a file without a suffix'}; leave out --step to write the animation"
         )
-    suffixes = STILL_SUFFIXES if options.step is not None else ANIMATION_SUFFIXES
+    suffixes = STILL_SUFFIXES if options.step is not None else animations
     path = check_output_path(path, suffixes, "--output")
-    check_view(spec, options)
-    check_frame_count(spec, options)
-    renderer = _renderer(spec, options)
+    if options.transparent and suffix in VIDEO_SUFFIXES:
+        raise RenderError(
+            f"--transparent: {suffix} video has no transparency; write .png (APNG), .webp "
+            f"or .html, or leave out --transparent"
+        )
+    check()
+    renderer = _figure_renderer(build(), options)
+    if options.step is None and suffix in VIDEO_SUFFIXES:
+        from convgif.writers import write_video
+
+        return write_video(path, renderer.frames(), duration_ms=options.duration_ms)
+    if options.step is None and suffix in PLAYER_SUFFIXES:
+        from convgif.player import write_player
+
+        return write_player(path, renderer.frames(), **player_arguments(options, renderer))
     if options.step is None:
         from convgif.writers import write_animation
 
@@ -489,16 +555,97 @@ def render_frames(
     RenderError, ThemeError, OutputError
         Before anything is drawn or written.
     """
+    options = options if options is not None else RenderOptions()
+
+    def check() -> None:
+        check_drawable(spec, options)
+        check_view(spec, options)
+        check_frame_count(spec, options)
+
+    return _write_frames(directory, options, check, lambda: build_figure(spec, options))
+
+
+def _write_frames(
+    directory: str | Path,
+    options: RenderOptions,
+    check: Callable[[], None],
+    build: Callable[[], Figure],
+) -> Written:
+    """:func:`render_frames` for any figure: ``check()``, build, write one PNG per step."""
     from convgif.writers import write_frames
 
-    options = options if options is not None else RenderOptions()
-    check_drawable(spec, options)
     if options.step is not None:
         raise RenderError("--frames: writes every step; leave out --step")
-    check_view(spec, options)
-    check_frame_count(spec, options)
-    renderer = _renderer(spec, options)
+    check()
+    renderer = _figure_renderer(build(), options)
     return write_frames(Path(directory), _Sized(renderer), palette=renderer.palette())
+
+
+# -- stacks of layers (convgif.stack) -------------------------------------------------
+def default_stack_output(stack: StackSpec, options: RenderOptions) -> Path:
+    """The file written when no output is given: ``stack_i7_k3_k3d2.gif`` (``_stepN.png``)."""
+    parts = [f"stack_i{_show(stack.input_size)}"]
+    for layer in stack.layers:
+        # The layer's slug without its input size (the layer below's output).
+        kind, _, *rest = layer.slug().split("_")
+        parts.append(("" if kind == "conv" else kind) + "".join(rest))
+    stem = "_".join(parts)
+    if options.step is None:
+        return Path(stem + ".gif")
+    return Path(f"{stem}_step{options.step}.png")
+
+
+def check_stack_options(stack: StackSpec, options: RenderOptions) -> None:
+    """Refuse the options a stack figure does not draw, a bad ``--step``, too many frames.
+
+    Raises
+    ------
+    RenderError
+        One line naming the option.
+    """
+    if options.view != "window":
+        raise RenderError(f"--view: a stack is drawn as its receptive field, not {options.view}")
+    if options.shows_numbers:
+        raise RenderError(
+            "--numbers: a stack figure is drawn without numbers; leave out --numbers and "
+            "the value options"
+        )
+    _check_count(stack.step_count, options, "stack")
+
+
+def _stack_builder(stack: StackSpec) -> Callable[[], Figure]:
+    def build() -> Figure:
+        from convgif.figures.stack import stack_figure
+
+        return stack_figure(stack)
+
+    return build
+
+
+def render_stack_to_file(
+    stack: StackSpec, output: str | Path | None, options: RenderOptions | None = None
+) -> Written:
+    """Render a stack's receptive-field animation (or, with ``options.step``, a still).
+
+    As :func:`render_to_file` (same formats, same checks before drawing), for a
+    :class:`convgif.stack.StackSpec`: one frame per top-layer cell.
+    None as ``output``: :func:`default_stack_output`.
+    """
+    options = options if options is not None else RenderOptions()
+    path = Path(output) if output is not None else default_stack_output(stack, options)
+    return _write_figure(
+        path, options, lambda: check_stack_options(stack, options), _stack_builder(stack)
+    )
+
+
+def render_stack_frames(
+    stack: StackSpec, directory: str | Path, options: RenderOptions | None = None
+) -> Written:
+    """Write one PNG per step of a stack's figure into ``directory`` (as :func:`render_frames`)."""
+    options = options if options is not None else RenderOptions()
+    return _write_frames(
+        directory, options, lambda: check_stack_options(stack, options), _stack_builder(stack)
+    )
 
 
 class _Sized:

@@ -377,6 +377,129 @@ def _echo_view(spec: ConvSpec, view: str, values: Any) -> None:
         _echo_texts(title, views.symbol_table(matrix))
 
 
+def figure_options(command: F) -> F:
+    """The options of a drawn figure (output, look, stills, frames), shared by render and stack."""
+    options = [
+        click.option(
+            "-o",
+            "--output",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            show_default=True,
+            help="File to write; the suffix picks the format: .gif, .png (APNG), .webp, or with "
+            "--step a still: .png, .svg, .pdf.  [default: named after the spec, in the current "
+            "directory]",
+        ),
+        click.option(
+            "--layout",
+            type=click.Choice(LAYOUTS),
+            default=None,
+            show_default="oblique; flat with --numbers",
+            help="oblique: the guide's slanted planes; flat: side by side in 2-D (reads better "
+            "for large or very non-square grids, and for numbers).",
+        ),
+        click.option(
+            "--theme",
+            default="default",
+            show_default=True,
+            metavar="NAME|PATH",
+            help="Colours and line weights: default, dark (dark slides), contrast (colour-blind "
+            "safe, print), or a TOML file of your own.",
+        ),
+        click.option(
+            "--duration-ms",
+            type=click.IntRange(min=1, max=MAX_DURATION_MS),
+            default=DEFAULT_DURATION_MS,
+            show_default=True,
+            help="Time each frame (step) is shown.",
+        ),
+        click.option(
+            "--fps",
+            type=click.FloatRange(min=0.002, max=1000),  # 1000 / 0.002 ms fits a GIF delay
+            default=None,
+            help="Frames per second, instead of --duration-ms.",
+        ),
+        click.option(
+            "--scale",
+            type=float,
+            default=1.0,
+            show_default=True,
+            help="Size of the whole figure: cells, lines and text (and of SVG/PDF stills).",
+        ),
+        click.option(
+            "--dpi",
+            type=float,
+            default=100.0,
+            show_default=True,
+            help="Pixels per inch of raster output.",
+        ),
+        click.option(
+            "--caption/--no-caption",
+            default=False,
+            show_default=True,
+            help="Write the parameters and the output-size arithmetic under the figure.",
+        ),
+        click.option(
+            "--labels/--no-labels",
+            default=False,
+            show_default=True,
+            help="Name each plane beside it (input 5×5, output 3×3; a transposed figure says "
+            "whose input and output they are).",
+        ),
+        click.option(
+            "--equation/--no-equation",
+            default=True,
+            show_default=True,
+            help="With numbers, write each step's sum under the figure (y₁,₁ = 3·0 + 1·1 + … = 9).",
+        ),
+        click.option(
+            "--decimals",
+            type=click.IntRange(min=0, max=MAX_DECIMALS),
+            default=DEFAULT_DECIMALS,
+            show_default=True,
+            help="Decimals shown for values that are not whole numbers; an equation whose shown "
+            "numbers are rounded says so with ≈.",
+        ),
+        click.option(
+            "--transparent/--opaque",
+            default=False,
+            show_default=True,
+            help="Transparent background (for slides).",
+        ),
+        click.option(
+            "--frames",
+            "frames_dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            show_default=True,
+            metavar="DIR",
+            help="Write one PNG per step into DIR instead of an animation.",
+        ),
+        click.option(
+            "--step",
+            type=click.IntRange(min=0),
+            default=None,
+            show_default=True,
+            metavar="N",
+            help="Draw only step N (0-based, row-major over the output) as a still: "
+            "-o fig.png, fig.svg or fig.pdf (papers and PDFs cannot embed GIFs).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def duration_from(fps: float | None, duration_ms: int) -> int:
+    """The frame duration: from ``--fps`` when given (not with ``--duration-ms``)."""
+    if fps is None:
+        return duration_ms
+    context = click.get_current_context()
+    if context.get_parameter_source("duration_ms") != click.core.ParameterSource.DEFAULT:
+        raise click.UsageError("--fps and --duration-ms are mutually exclusive; give one")
+    return max(1, round(1000.0 / fps))
+
+
 @click.group(cls=ConvgifGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="convgif")
 def cli() -> None:
@@ -476,106 +599,7 @@ def _echo_texts(title: str, texts: list[list[str]]) -> None:
 
 @cli.command()
 @spec_options
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    show_default=True,
-    help="File to write; the suffix picks the format: .gif, .png (APNG), .webp, or with "
-    "--step a still: .png, .svg, .pdf.  [default: named after the spec, in the current "
-    "directory]",
-)
-@click.option(
-    "--layout",
-    type=click.Choice(LAYOUTS),
-    default=None,
-    show_default="oblique; flat with --numbers",
-    help="oblique: the guide's slanted planes; flat: side by side in 2-D (reads better "
-    "for large or very non-square grids, and for numbers).",
-)
-@click.option(
-    "--theme",
-    default="default",
-    show_default=True,
-    metavar="NAME|PATH",
-    help="Colours and line weights: default, dark (dark slides), contrast (colour-blind "
-    "safe, print), or a TOML file of your own.",
-)
-@click.option(
-    "--duration-ms",
-    type=click.IntRange(min=1, max=MAX_DURATION_MS),
-    default=DEFAULT_DURATION_MS,
-    show_default=True,
-    help="Time each frame (step) is shown.",
-)
-@click.option(
-    "--fps",
-    type=click.FloatRange(min=0.002, max=1000),  # 1000 / 0.002 ms fits a GIF delay
-    default=None,
-    help="Frames per second, instead of --duration-ms.",
-)
-@click.option(
-    "--scale",
-    type=float,
-    default=1.0,
-    show_default=True,
-    help="Size of the whole figure: cells, lines and text (and of SVG/PDF stills).",
-)
-@click.option(
-    "--dpi", type=float, default=100.0, show_default=True, help="Pixels per inch of raster output."
-)
-@click.option(
-    "--caption/--no-caption",
-    default=False,
-    show_default=True,
-    help="Write the parameters and the output-size arithmetic under the figure.",
-)
-@click.option(
-    "--labels/--no-labels",
-    default=False,
-    show_default=True,
-    help="Name each plane beside it (input 5×5, output 3×3; a transposed figure says "
-    "whose input and output they are).",
-)
-@click.option(
-    "--equation/--no-equation",
-    default=True,
-    show_default=True,
-    help="With numbers, write each step's sum under the figure (y₁,₁ = 3·0 + 1·1 + … = 9).",
-)
-@click.option(
-    "--decimals",
-    type=click.IntRange(min=0, max=MAX_DECIMALS),
-    default=DEFAULT_DECIMALS,
-    show_default=True,
-    help="Decimals shown for values that are not whole numbers; an equation whose shown "
-    "numbers are rounded says so with ≈.",
-)
-@click.option(
-    "--transparent/--opaque",
-    default=False,
-    show_default=True,
-    help="Transparent background (for slides).",
-)
-@click.option(
-    "--frames",
-    "frames_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    show_default=True,
-    metavar="DIR",
-    help="Write one PNG per step into DIR instead of an animation.",
-)
-@click.option(
-    "--step",
-    type=click.IntRange(min=0),
-    default=None,
-    show_default=True,
-    metavar="N",
-    help="Draw only step N (0-based, row-major over the output) as a still: "
-    "-o fig.png, fig.svg or fig.pdf (papers and PDFs cannot embed GIFs).",
-)
+@figure_options
 @max_frames_option
 @values_options(RENDER_NUMBERS_HELP)
 @view_option
@@ -590,11 +614,7 @@ def render(
     """Draw a convolution as an animated GIF (or APNG, WebP, stills, a folder of PNGs)."""
     from convgif.api import RenderOptions, render_frames, render_to_file
 
-    context = click.get_current_context()
-    if fps is not None:
-        if context.get_parameter_source("duration_ms") != click.core.ParameterSource.DEFAULT:
-            raise click.UsageError("--fps and --duration-ms are mutually exclusive; give one")
-        duration_ms = max(1, round(1000.0 / fps))
+    duration_ms = duration_from(fps, duration_ms)
     spec = build_spec(options)
     if frames_dir is not None and output is not None:
         raise click.UsageError("--frames and --output are mutually exclusive; give one")
@@ -724,24 +744,43 @@ def gallery(
     help="Print the layers, the receptive field and every step (each top cell's sources, "
     "per-layer cells and links) as one JSON object.",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="File to write (stack figures are not drawn yet: use --json or the table).",
-)
+@figure_options
 @max_frames_option
 def stack(
-    input_size: str, layers: tuple[str, ...], as_json: bool, output: Path | None, max_frames: int
+    input_size: str,
+    layers: tuple[str, ...],
+    as_json: bool,
+    output: Path | None,
+    frames_dir: Path | None,
+    fps: float | None,
+    duration_ms: int,
+    max_frames: int,
+    **options: Any,
 ) -> None:
-    """Print a stack of layers' sizes and receptive fields (and, with --json, every step)."""
+    """Print or draw a stack of layers' sizes and receptive fields.
+
+    Without -o, --frames or --step: the table (with --json, every step). With
+    one of them: the figure, one frame per top-layer cell.
+    """
+    from convgif.api import RenderOptions, render_stack_frames, render_stack_to_file
     from convgif.errors import RenderError
     from convgif.stack import StackGeometry, StackSpec
 
+    duration_ms = duration_from(fps, duration_ms)
     spec = StackSpec.parse(input_size, layers)
-    if output is not None:
-        raise RenderError("--output: stack figures are not drawn yet; use --json or the table")
+    draw = output is not None or frames_dir is not None or options["step"] is not None
+    if draw:
+        if as_json:
+            raise click.UsageError("--json prints the steps; leave it out to draw (-o, --frames)")
+        if frames_dir is not None and output is not None:
+            raise click.UsageError("--frames and --output are mutually exclusive; give one")
+        settings = RenderOptions(duration_ms=duration_ms, max_frames=max_frames, **options)
+        if frames_dir is not None:
+            written = render_stack_frames(spec, frames_dir, settings)
+        else:
+            written = render_stack_to_file(spec, output, settings)
+        click.echo(str(written.path))
+        return
     if not as_json:
         click.echo(spec.describe())
         return

@@ -16,13 +16,17 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from convgif.errors import ConvgifError
 from convgif.spec import ConvSpec
 
+if TYPE_CHECKING:  # pragma: no cover
+    from convgif.stack import StackSpec
+
 GALLERY_SUFFIX = ".gif"
 _SPEC_KEYS = frozenset(f.name for f in dataclasses.fields(ConvSpec) if f.init) - {"padding_name"}
+_STACK_KEYS = frozenset({"input_size", "layers"})
 
 
 class GalleryError(ConvgifError):
@@ -41,6 +45,10 @@ class FigureEntry:
         Human caption, shown in the README.
     spec
         Keyword arguments of :class:`~convgif.spec.ConvSpec`.
+    stack
+        For a stack of layers (instead of ``spec``): ``input_size`` and
+        ``layers``, the arguments of :meth:`convgif.stack.StackSpec.parse`
+        (``layers``: one SPEC string per layer, bottom first); else None.
     render
         Keyword arguments of :class:`~convgif.api.RenderOptions`.
     error
@@ -52,6 +60,14 @@ class FigureEntry:
     spec: dict[str, Any] = field(default_factory=dict)
     render: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    stack: dict[str, Any] | None = None
+
+    def stack_spec(self) -> StackSpec:
+        """The entry's stack (raises as :meth:`StackSpec.parse` for a bad one)."""
+        from convgif.stack import StackSpec
+
+        stack = self.stack or {}
+        return StackSpec.parse(stack.get("input_size"), stack.get("layers", []))
 
     @property
     def file_name(self) -> str:
@@ -117,17 +133,29 @@ def _entry(raw: dict[str, Any], defaults: dict[str, Any], position: int) -> Figu
     name = raw.get("name")
     if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
         return FigureEntry(name=f"figure #{position}", error="needs a `name` usable as a file name")
-    unknown = set(raw) - {"name", "caption", "spec", "render"}
+    unknown = set(raw) - {"name", "caption", "spec", "stack", "render"}
     spec = raw.get("spec", {})
+    stack = raw.get("stack")
     render = {**defaults, **raw.get("render", {})}
     render_keys = {f.name for f in dataclasses.fields(RenderOptions)}
     unknown |= {f"spec.{k}" for k in set(spec) - _SPEC_KEYS}
     unknown |= {f"render.{k}" for k in set(render) - render_keys}
-    entry = FigureEntry(name=name, caption=str(raw.get("caption", "")), spec=spec, render=render)
+    if stack is not None and not isinstance(stack, dict):
+        return FigureEntry(name=name, error="`stack` must be a table: { input_size, layers }")
+    if stack is not None:
+        unknown |= {f"stack.{k}" for k in set(stack) - _STACK_KEYS}
+    entry = FigureEntry(
+        name=name, caption=str(raw.get("caption", "")), spec=spec, render=render, stack=stack
+    )
     if unknown:
         return dataclasses.replace(entry, error=f"unknown key(s): {', '.join(sorted(unknown))}")
+    if stack is not None and "spec" in raw:
+        return dataclasses.replace(entry, error="give a `spec` or a `stack`, not both")
     try:
-        ConvSpec(**spec)
+        if stack is not None:
+            entry.stack_spec()
+        else:
+            ConvSpec(**spec)
         RenderOptions(**render)
     except (TypeError, ValueError) as error:
         return dataclasses.replace(entry, error=str(error))
@@ -159,13 +187,15 @@ def render_entry(entry: FigureEntry, out_dir: Path) -> FigureResult:
     """Render one entry to ``out_dir``; never raises for a bad entry."""
     if entry.error is not None:
         return FigureResult(name=entry.name, error=entry.error)
-    from convgif.api import RenderOptions, render_to_file
+    from convgif.api import RenderOptions, render_stack_to_file, render_to_file
 
     started = time.perf_counter()
+    path, options = out_dir / entry.file_name, RenderOptions(**entry.render)
     try:
-        written = render_to_file(
-            ConvSpec(**entry.spec), out_dir / entry.file_name, RenderOptions(**entry.render)
-        )
+        if entry.stack is not None:
+            written = render_stack_to_file(entry.stack_spec(), path, options)
+        else:
+            written = render_to_file(ConvSpec(**entry.spec), path, options)
     except (TypeError, ValueError, OSError) as error:
         return FigureResult(name=entry.name, error=str(error))
     return FigureResult(
@@ -221,6 +251,10 @@ def build_gallery(
 def _expected_cost(entry: FigureEntry) -> int:
     if entry.error is not None:
         return 0
+    if entry.stack is not None:
+        stack = entry.stack_spec()
+        sizes = (stack.input_size, *stack.output_sizes)
+        return stack.step_count * (sum(h * w for h, w in sizes) + 1)
     spec = ConvSpec(**entry.spec)
     rows, cols = spec.grid_size
     return spec.step_count * (rows * cols + 1)

@@ -887,14 +887,17 @@ class _Scene:
         renderer, layout, theme = self.renderer, self.renderer.layout, self.theme
         font = {"family": theme.font_family}
         size = renderer.style.points
+        self.grid_labels: list[MplText] = []
+        self._grid_label_boxes: list[tuple[float, float, float, float]] | None = None
         for grid in self.figure_description.grids:
             if grid.name in layout.labels and grid.label:
                 x, y, ha = layout.labels[grid.name]
-                self.surface.text(
+                label = self.surface.text(
                     x, y, grid.label, ha=ha, va="center" if ha == "right" else "bottom",
                     color=_rgb(theme.text), size=size(theme.caption_font_pt), zorder=_Z_WORDS,
                     **font,
                 )  # fmt: skip
+                self.grid_labels.append(label)
         if renderer.caption_text and layout.caption_xy is not None:
             self.surface.text(
                 *layout.caption_xy, renderer.caption_text, ha="center", va="top",
@@ -1042,15 +1045,14 @@ class _Scene:
                 if k <= index and isinstance(artist, Label):
                     text_boxes.append(artist.box_px)
         text_boxes += [label.box_px for label in self.static_labels]
+        text_boxes += self._label_boxes()
         for name in self.shades:
             self._set_shade(self.shades[name], by_grid.get((Shade, name), []))
             outlines = by_grid.get((Outline, name), [])
             plane = layout.plane(name)
             self.outlines[name].set_verts([plane.rect(*m.box) for m in outlines])
             segments = [
-                part
-                for m in by_grid.get((Link, name), [])
-                for part in layout.connectors(m.source, m.source_box, m.target, m.target_box)
+                part for m in by_grid.get((Link, name), []) for part in _link_segments(layout, m)
             ]
             if text_boxes and segments:
                 segments = clip_outside_boxes(segments, _near(text_boxes, segments))
@@ -1066,6 +1068,19 @@ class _Scene:
             equations = self.renderer.equations
             assert equations is not None
             self.equation.set_text(equations[index])
+
+    def _label_boxes(self) -> list[tuple[float, float, float, float]]:
+        """The grids' labels' boxes in image pixels (lines are cut around them too)."""
+        if self._grid_label_boxes is None:
+            renderer = self.canvas.get_renderer()
+            to_pixels = self.surface.transform.inverted()
+            pad = TEXT_CLEARANCE_PX
+            self._grid_label_boxes = []
+            for label in self.grid_labels:
+                (x0, y0), (x1, y1) = to_pixels.transform(label.get_window_extent(renderer))
+                box = (min(x0, x1) - pad, min(y0, y1) - pad, max(x0, x1) + pad, max(y0, y1) + pad)
+                self._grid_label_boxes.append(box)
+        return self._grid_label_boxes
 
     def _ring_colour(self, mark: Ring) -> tuple[float, float, float, float]:
         fill = _fill_rgb(self.theme, self.figure_description.grid(mark.grid).fill(mark.cell))
@@ -1143,6 +1158,37 @@ class _Scene:
     def _on_dynamic(self, artist: Artist) -> bool:
         band = math.floor(artist.get_zorder() / 10.0)
         return self.figure_description.grids[band].name in self.dynamic
+
+
+def _link_segments(layout: Layout, mark: Link) -> list[Segment]:
+    """The visible lines of a link, in image pixels (see :class:`Link`'s styles)."""
+    if mark.style == "corners":
+        return layout.connectors(mark.source, mark.source_box, mark.target, mark.target_box)
+    source, target = layout.plane(mark.source), layout.plane(mark.target)
+    if layout.kind == "flat":
+        # The sides facing the other grid (not the other box: a far diagonal
+        # line would then leave through a neighbouring cell).
+        dx, dy = target.outline().mean(axis=0) - source.outline().mean(axis=0)
+        horizontal = abs(dx) >= abs(dy)
+        ends = []
+        for plane, box, sign in ((source, mark.source_box, 1.0), (target, mark.target_box, -1.0)):
+            corners = plane.rect(*box)  # clockwise from the top-left
+            forward = sign * (dx if horizontal else dy) > 0
+            pair = (
+                ((1, 2) if forward else (3, 0)) if horizontal else ((2, 3) if forward else (0, 1))
+            )
+            x, y = corners[list(pair)].mean(axis=0)
+            ends.append((float(x), float(y)))
+        return [(ends[0], ends[1])]
+    # Oblique: centre to centre, hidden behind the grids in front as corner
+    # lines are: the corner lines of two boxes shrunk to their centres (all
+    # four alike; keep one).
+    centres = []
+    for top, left, bottom, right in (mark.source_box, mark.target_box):
+        r, c = (top + bottom) / 2.0, (left + right) / 2.0
+        centres.append((r, c, r, c))
+    parts = layout.connectors(mark.source, centres[0], mark.target, centres[1])  # type: ignore[arg-type]
+    return parts[: len(parts) // 4]
 
 
 def _near(

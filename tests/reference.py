@@ -12,6 +12,7 @@ right)``. Cells are ``(row, col)`` tuples, 0-based.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -481,3 +482,67 @@ def channel_sources(spec: Any) -> dict[tuple[int, Cell], frozenset[tuple[int, in
         for cell, inputs in cells.items():
             result[(m, cell)] = frozenset((c, r, q) for c in read for r, q in inputs)
     return result
+
+
+# ---------------------------------------------------------------------------
+# Stacks of layers: a layer is (input_size, kernel, stride, dilation, sides)
+# with sides = (top, bottom, left, right); dependencies are composed by
+# naive loops over every kernel tap, downwards from one top cell.
+
+
+def brute_reads(cell, size, kernel, stride, dilation, sides):
+    """The input cells under the kernel taps of one output cell (taps on padding left out)."""
+    reads = set()
+    for a in range(kernel[0]):
+        for b in range(kernel[1]):
+            row = cell[0] * stride[0] + a * dilation[0] - sides[0]
+            col = cell[1] * stride[1] + b * dilation[1] - sides[2]
+            if 0 <= row < size[0] and 0 <= col < size[1]:
+                reads.add((row, col))
+    return reads
+
+
+def brute_dependencies(layers, top_cell):
+    """Per layer (bottom first) the cells the top cell depends on, then the input's."""
+    cells = {top_cell}
+    found = [cells]
+    for size, kernel, stride, dilation, sides in reversed(layers):
+        cells = set().union(*(brute_reads(c, size, kernel, stride, dilation, sides) for c in cells))
+        found.append(cells)
+    found.reverse()
+    return found[0], found[1:]
+
+
+def layers_of(stack: Any) -> list[tuple[Any, ...]]:
+    """The layers of a ``convgif.stack.StackSpec`` as brute-force tuples."""
+    return [
+        (layer.input_size, layer.kernel_size, layer.stride, layer.dilation, layer.padding)
+        for layer in stack.layers
+    ]
+
+
+def random_layer(rng: random.Random) -> str:
+    """A random layer SPEC as the command line writes it (``kernel-size=2x3 stride=2 ...``)."""
+
+    def pair(low: int, high: int) -> str:
+        h, w = rng.randint(low, high), rng.randint(low, high)
+        return str(h) if h == w and rng.random() < 0.5 else f"{h}x{w}"
+
+    parts = [f"kernel-size={pair(1, 3)}"]
+    if rng.random() < 0.7:
+        parts.append(f"stride={pair(1, 2)}")
+    if rng.random() < 0.7:
+        parts.append(f"dilation={pair(1, 3)}")
+    padding = rng.choice(["int", "pair", "sides", "causal", "same", "full", "valid", None])
+    if padding == "int":
+        parts.append(f"padding={rng.randint(0, 2)}")
+    elif padding == "pair":
+        parts.append(f"padding={pair(0, 2)}")
+    elif padding == "sides":
+        parts.append("padding=" + ",".join(str(rng.randint(0, 3)) for _ in range(4)))
+    elif padding is not None:
+        parts.append(f"padding={padding}")
+    if rng.random() < 0.15:
+        parts.append(f"mode={rng.choice(['max', 'avg'])}")
+    rng.shuffle(parts)
+    return " ".join(parts)

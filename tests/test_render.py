@@ -357,12 +357,15 @@ def test_a_users_font_settings_do_not_change_the_layout() -> None:
     figure = with_equations(SPECS["dilated"])
     style = Style(caption=True)
     expected = Renderer(figure, style)
-    for changed in ({"font.weight": "bold"}, {"font.stretch": "condensed"}):
-        with matplotlib.rc_context(changed):
-            renderer = Renderer(figure, style)
-            assert renderer.caption_text == expected.caption_text
-            assert renderer.size_px == expected.size_px
-            assert np.array_equal(renderer.frame(1), expected.frame(1))
+    try:
+        for changed in ({"font.weight": "bold"}, {"font.stretch": "condensed"}):
+            with matplotlib.rc_context(changed):
+                renderer = Renderer(figure, style)
+                assert renderer.caption_text == expected.caption_text
+                assert renderer.size_px == expected.size_px
+                assert np.array_equal(renderer.frame(1), expected.frame(1))
+    finally:
+        render._glyphs.cache_clear()  # glyphs outlined under those settings must not stay cached
 
 
 @pytest.mark.parametrize(("size", "dpi"), [((244, 259), 100), ((601, 645), 100), ((97, 31), 72.5)])
@@ -804,6 +807,14 @@ def segment_meets_box(p0: np.ndarray, p1: np.ndarray, box: Sequence[float]) -> b
     return t0 < t1
 
 
+def ink_of(label: Label, grow_px: float, cache: dict) -> tuple[float, float, float, float]:
+    """A label's ink box in image pixels, grown by ``grow_px``: the glyphs' own extents."""
+    if id(label) not in cache:
+        ink = label.get_path().get_extents()
+        cache[id(label)] = (ink.x0 - grow_px, ink.y0 - grow_px, ink.x1 + grow_px, ink.y1 + grow_px)
+    return cache[id(label)]  # type: ignore[no-any-return]
+
+
 NUMBERS_CASES = [
     (ConvSpec(input_size=8, kernel_size=2, stride=2, mode="max"), 5),
     (ConvSpec(input_size=5, kernel_size=3, padding=1, stride=2), 3),
@@ -821,6 +832,7 @@ def test_no_connector_line_crosses_a_digit(spec: ConvSpec, seed: int, layout: st
     style = renderer.style
     half_line_px = style.points_to_px(style.theme.connector_width_pt) / 2.0
     crossed_uncut = 0
+    cache: dict[int, tuple[float, float, float, float]] = {}
     # A full draw's scene, stepped (what figure_for_step gives, without a new scene per step).
     scene = render._Scene(renderer, animated=False)
     figure = scene.figure
@@ -828,12 +840,11 @@ def test_no_connector_line_crosses_a_digit(spec: ConvSpec, seed: int, layout: st
         scene.set_step(k)
         segments = connector_segments(renderer, figure)
         assert segments, k
-        inks = []
-        for label in figure.artists:
-            if isinstance(label, Label) and label.get_visible() and label.text:
-                ink = label.get_path().get_extents()  # the glyphs' own extents, image pixels
-                inks.append((ink.x0 - half_line_px, ink.y0 - half_line_px,
-                             ink.x1 + half_line_px, ink.y1 + half_line_px))  # fmt: skip
+        inks = [
+            ink_of(label, half_line_px, cache)
+            for label in figure.artists
+            if isinstance(label, Label) and label.get_visible() and label.text
+        ]
         for p0, p1 in segments:
             for ink in inks:
                 assert not segment_meets_box(p0, p1, ink), (k, (p0, p1), ink)

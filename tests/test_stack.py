@@ -16,13 +16,15 @@ import sys
 
 import pytest
 from click.testing import CliRunner
+from reference import brute_dependencies, brute_reads, layers_of, random_layer
 
 from convgif.cli import cli
 from convgif.spec import ConvSpec, SpecError
 from convgif.stack import LAYER_KEYS, StackError, StackGeometry, StackSpec, parse_layer
 
 # ---------------------------------------------------------------------------
-# The brute force: a layer is (input_size, kernel, stride, dilation, sides)
+# The brute force (with tests/reference.py: brute_reads, brute_dependencies):
+# a layer is (input_size, kernel, stride, dilation, sides)
 # with sides = (top, bottom, left, right); everything is counted, not derived.
 
 
@@ -34,29 +36,6 @@ def brute_output_size(size, kernel, stride, dilation, sides):
         reach = dilation[axis] * (kernel[axis] - 1)
         counts.append(sum(1 for p in range(0, padded, stride[axis]) if p + reach < padded))
     return tuple(counts)
-
-
-def brute_reads(cell, size, kernel, stride, dilation, sides):
-    """The input cells under the kernel taps of one output cell (taps on padding left out)."""
-    reads = set()
-    for a in range(kernel[0]):
-        for b in range(kernel[1]):
-            row = cell[0] * stride[0] + a * dilation[0] - sides[0]
-            col = cell[1] * stride[1] + b * dilation[1] - sides[2]
-            if 0 <= row < size[0] and 0 <= col < size[1]:
-                reads.add((row, col))
-    return reads
-
-
-def brute_dependencies(layers, top_cell):
-    """Per layer (bottom first) the cells the top cell depends on, then the input's."""
-    cells = {top_cell}
-    found = [cells]
-    for size, kernel, stride, dilation, sides in reversed(layers):
-        cells = set().union(*(brute_reads(c, size, kernel, stride, dilation, sides) for c in cells))
-        found.append(cells)
-    found.reverse()
-    return found[0], found[1:]
 
 
 def brute_unbounded_span(layers, top_cell):
@@ -77,40 +56,8 @@ def brute_unbounded_span(layers, top_cell):
     return (min(rows), min(cols)), (max(rows), max(cols))
 
 
-def layers_of(stack: StackSpec):
-    return [
-        (layer.input_size, layer.kernel_size, layer.stride, layer.dilation, layer.padding)
-        for layer in stack.layers
-    ]
-
-
 # ---------------------------------------------------------------------------
 # Random stacks, written as the command line writes them.
-
-
-def random_layer(rng: random.Random) -> str:
-    def pair(low: int, high: int) -> str:
-        h, w = rng.randint(low, high), rng.randint(low, high)
-        return str(h) if h == w and rng.random() < 0.5 else f"{h}x{w}"
-
-    parts = [f"kernel-size={pair(1, 3)}"]
-    if rng.random() < 0.7:
-        parts.append(f"stride={pair(1, 2)}")
-    if rng.random() < 0.7:
-        parts.append(f"dilation={pair(1, 3)}")
-    padding = rng.choice(["int", "pair", "sides", "causal", "same", "full", "valid", None])
-    if padding == "int":
-        parts.append(f"padding={rng.randint(0, 2)}")
-    elif padding == "pair":
-        parts.append(f"padding={pair(0, 2)}")
-    elif padding == "sides":
-        parts.append("padding=" + ",".join(str(rng.randint(0, 3)) for _ in range(4)))
-    elif padding is not None:
-        parts.append(f"padding={padding}")
-    if rng.random() < 0.15:
-        parts.append(f"mode={rng.choice(['max', 'avg'])}")
-    rng.shuffle(parts)
-    return " ".join(parts)
 
 
 def random_stacks(seed: int, count: int) -> list[tuple[str, list[str], StackSpec]]:
@@ -455,7 +402,11 @@ def test_cli_prints_the_table_without_json() -> None:
         (["--layer", "", "--layer", "kernel-size=5"], "--layer 2: kernel-size: the kernel"),
         (["--input-size", "0", "--layer", ""], "--input-size: must be at least 1"),
         ([], "--layer: a stack needs at least one layer"),
-        (["--layer", "", "-o", "out.gif"], "--output: stack figures are not drawn yet"),
+        (["--layer", "dilation=0", "-o", "out.gif"], "--layer 1: dilation: must be"),
+        (["--layer", "", "--json", "-o", "out.gif"], "--json prints the steps"),
+        (["--layer", "", "--step", "9", "-o", "out.png"], "--step: must be from 0 to 8"),
+        (["--layer", "", "-o", "out.svg"], "--output: .svg is for a still"),
+        (["--layer", "", "--max-frames", "8", "-o", "out.gif"], "--max-frames: this stack has 9"),
         (["--layer", "", "--json", "--max-frames", "8"], "--max-frames: this stack has 9 steps"),
     ],
 )

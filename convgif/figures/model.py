@@ -33,6 +33,7 @@ FILLS = ("input", "output", "red", "green", "blue")
 TextRole = Literal["value", "faint", "weight"]
 TEXT_ROLES: tuple[str, ...] = ("value", "faint", "weight")
 Arrangement = Literal["stack", "row", "column"]
+LINK_STYLES = ("corners", "centre")
 
 
 class FigureError(ValueError):
@@ -117,12 +118,26 @@ class Link:
 
     Drawn thin; hidden where a grid drawn above them covers them (oblique
     view) and wherever they would cross a text.
+
+    Attributes
+    ----------
+    style
+        ``corners``: the four corner lines (the window's pyramid; in the
+        flat view the two between the boxes' facing sides); ``centre``: one
+        line between the boxes' centres, from and to the middles of the
+        sides that face the other grid in the flat view (a 1-D stack's unit
+        reading a unit below).
     """
 
     source: str
     source_box: Box
     target: str
     target_box: Box
+    style: str = "corners"
+
+    def __post_init__(self) -> None:
+        if self.style not in LINK_STYLES:
+            raise FigureError(f"unknown link style {self.style!r} (known: {LINK_STYLES})")
 
 
 @dataclass(frozen=True)

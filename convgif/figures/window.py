@@ -18,8 +18,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from convgif.figures.model import (
     Figure,
     Grid,
@@ -168,8 +166,9 @@ class _Numbers:
 
         self.cell_text = {}
         self.cell_exact = {}
-        for (r, c), x in np.ndenumerate(grid):
-            text, exact = shown(float(x))
+        rows, cols = grid.shape
+        for r, c in ((r, c) for r in range(rows) for c in range(cols)):
+            text, exact = shown(float(grid[r, c]))
             if text:
                 self.cell_text[(r, c)], self.cell_exact[(r, c)] = text, exact
         kernel = values.window_kernel
