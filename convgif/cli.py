@@ -280,10 +280,13 @@ def _sizes_from_values(options: dict[str, Any]) -> None:
 
     Given both, they must agree: the values' reader checks that, naming the option.
     """
-    context = click.get_current_context()
+    context = click.get_current_context(silent=True)
     for values_key, size_key in (("input_values", "input_size"), ("kernel_values", "kernel_size")):
         source = options.get(values_key)
-        given = context.get_parameter_source(size_key) != click.core.ParameterSource.DEFAULT
+        if context is not None:
+            given = context.get_parameter_source(size_key) != click.core.ParameterSource.DEFAULT
+        else:  # parsed outside a command (the Sphinx directive): a default is not given
+            given = str(options.get(size_key)) != str(DEFAULTS[size_key])
         if source is None or given:
             continue
         from convgif.values import parse_values

@@ -411,9 +411,16 @@ class _Glyphs:
         return self.ink[3] - self.ink[1]
 
 
+def _font_properties(family: str) -> FontProperties:
+    """The theme's font, every property explicit: a user's rc settings cannot change it."""
+    return FontProperties(
+        family=family, style="normal", variant="normal", weight="normal", stretch="normal"
+    )
+
+
 @lru_cache(maxsize=8192)
 def _glyphs(text: str, family: str) -> _Glyphs:
-    path = TextPath((0.0, 0.0), text, size=1.0, prop=FontProperties(family=family))
+    path = TextPath((0.0, 0.0), text, size=1.0, prop=_font_properties(family))
     vertices = np.asarray(path.vertices, dtype=float)
     codes = np.asarray(path.codes if path.codes is not None else [], dtype=np.uint8)
     if len(vertices):
@@ -701,7 +708,7 @@ class _TextMeasure:
         self.family = style.theme.font_family
 
     def _font(self, size_pt: float):  # type: ignore[no-untyped-def]
-        font = get_font(findfont(FontProperties(family=self.family)))
+        font = get_font(findfont(_font_properties(self.family)))
         font.set_size(self.style.points(size_pt), self.style.dpi)
         return font
 
@@ -898,6 +905,9 @@ class _Scene:
                     **font,
                 )  # fmt: skip
                 self.grid_labels.append(label)
+        # Drawn with the moving artists: a full draw puts them over the
+        # connector lines that pass near them, and so must a blitted frame.
+        self.moving += self.grid_labels
         if renderer.caption_text and layout.caption_xy is not None:
             self.surface.text(
                 *layout.caption_xy, renderer.caption_text, ha="center", va="top",

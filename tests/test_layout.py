@@ -279,15 +279,22 @@ def test_labels_are_placed_and_counted_in_the_image() -> None:
 # -- connectors ------------------------------------------------------------------------
 
 
-def test_flat_connectors_join_box_corners() -> None:
+def test_flat_connectors_join_the_facing_sides_of_the_boxes() -> None:
+    # Flat: two lines, from the source box's side that faces the target to the
+    # target box's side that faces the source, so neither box's cells are crossed.
     layout = make_layout(two((5, 5), (3, 3)), "flat", cell_px=20)
     segments = layout.connectors("input", (1, 2, 3, 5), "output", (2, 0, 3, 1))
     inp, out = layout.plane("input"), layout.plane("output")
     assert [tuple(map(tuple, np.round(s, 9))) for s in np.array(segments)] == [
-        (inp.point(1, 2), out.point(2, 0)),
-        (inp.point(1, 5), out.point(2, 1)),
-        (inp.point(3, 5), out.point(3, 1)),
-        (inp.point(3, 2), out.point(3, 0)),
+        (inp.point(1, 5), out.point(2, 0)),
+        (inp.point(3, 5), out.point(3, 0)),
+    ]
+    column = make_layout(two((5, 5), (3, 3)), "flat", cell_px=20, arrangement="column")
+    segments = column.connectors("input", (1, 2, 3, 5), "output", (2, 0, 3, 1))
+    inp, out = column.plane("input"), column.plane("output")
+    assert [tuple(map(tuple, np.round(s, 9))) for s in np.array(segments)] == [
+        (inp.point(1, 2), out.point(3, 0)),  # the input is below: its top meets the
+        (inp.point(1, 5), out.point(3, 1)),  # output's bottom
     ]
 
 

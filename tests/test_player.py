@@ -24,6 +24,7 @@ from PIL import Image
 from convgif import ConvSpec
 from convgif.api import RenderOptions, _renderer, render_to_file
 from convgif.cli import cli
+from convgif.errors import RenderError
 from convgif.player import player_html, write_player
 from convgif.writers import OutputError, palette_mapper
 
@@ -208,7 +209,7 @@ def test_render_html_shows_the_figures_frames(tmp_path: Path, monkeypatch) -> No
 
 
 def test_an_html_still_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(OutputError, match=r"^--output: unknown suffix '\.html'"):
+    with pytest.raises(RenderError, match=r"^--step: draws one still, .* not \.html"):
         render_to_file(SPEC, tmp_path / "a.html", RenderOptions(step=1))
 
 

@@ -278,5 +278,5 @@ def test_transparent_video_is_refused_before_drawing(tmp_path: Path) -> None:
 
 
 def test_a_video_still_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(OutputError, match=r"^--output: unknown suffix '\.mp4'"):
+    with pytest.raises(RenderError, match=r"^--step: draws one still, .* not \.mp4"):
         render_to_file(SMALL, tmp_path / "a.mp4", RenderOptions(step=1))
