@@ -52,7 +52,7 @@ MAX_DECIMALS = 6
 # command line starts without importing numpy). DRAWN_VIEWS are those the
 # renderer draws: a view is added there when its figure builder lands.
 VIEWS = ("window", "im2col", "matrix", "scatter")
-DRAWN_VIEWS = ("window",)
+DRAWN_VIEWS = ("window", "im2col", "matrix", "scatter")
 SYMBOL_VIEWS = ("im2col", "matrix")
 
 
@@ -290,8 +290,12 @@ def default_output(spec: ConvSpec, options: RenderOptions) -> Path:
 
 
 def step_count(spec: ConvSpec, view: str = "window") -> int:
-    """Steps (frames) of a view: one per output cell, or per input cell for ``scatter``."""
-    if view == "scatter":
+    """Steps (frames) of a view: one per output cell, or per input cell for ``scatter``.
+
+    The matrix view of a transposed convolution (``Cᵀ``) also steps through
+    the input cells: one column of ``Cᵀ`` each.
+    """
+    if view == "scatter" or (view == "matrix" and spec.transposed):
         h, w = spec.input_size
         return h * w * getattr(spec, "in_channels", 1)
     return spec.step_count
@@ -440,9 +444,17 @@ def build_figure(spec: ConvSpec, options: RenderOptions) -> Figure:
     ValuesError
         Values that cannot be read or do not fit the spec.
     """
-    from convgif.figures.window import window_figure
+    values = figure_values(spec, options)
+    if options.view == "window":
+        from convgif.figures.window import window_figure
 
-    return window_figure(spec, figure_values(spec, options), decimals=options.decimals)
+        return window_figure(spec, values, decimals=options.decimals)
+    from convgif.figures import matrices
+
+    if options.view == "scatter":
+        return matrices.scatter_figure(spec, values, decimals=options.decimals)
+    build = matrices.im2col_figure if options.view == "im2col" else matrices.matrix_figure
+    return build(spec, values, decimals=options.decimals, symbols=options.symbols)
 
 
 def check_drawable(spec: ConvSpec, options: RenderOptions) -> None:

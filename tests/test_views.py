@@ -20,7 +20,7 @@ import pytest
 import reference as ref
 from click.testing import CliRunner
 
-from convgif.api import RenderOptions, default_output, render_to_file
+from convgif.api import RenderOptions, default_output
 from convgif.cli import cli
 from convgif.errors import ConvgifError, RenderError
 from convgif.spec import ConvSpec, SpecError
@@ -687,8 +687,6 @@ def test_cli_geometry_text_views() -> None:
             "--view: the convolution matrix needs zero padding",
         ),
         (["geometry", "--view", "diagonal"], "--view: "),
-        (["render", "--view", "im2col"], "--view: the im2col view is not drawn yet"),
-        (["render", "--transposed", "--view", "scatter"], "--view: the scatter view is not drawn"),
         (["render", "--view", "scatter"], "--view: scatter shows a transposed convolution"),
         (
             ["render", "--input-size", "16", "--view", "matrix"],
@@ -733,13 +731,6 @@ def test_default_file_names_the_view() -> None:
     assert default_output(spec, RenderOptions(view="matrix")).name == "conv_i4_k3_p0_s1_matrix.gif"
     named = default_output(spec, RenderOptions(view="im2col", symbols=True)).name
     assert named == "conv_i4_k3_p0_s1_im2col_symbols.gif"
-
-
-def test_render_refuses_an_undrawn_view_before_writing(tmp_path: Any) -> None:
-    output = tmp_path / "figure.gif"
-    with pytest.raises(RenderError, match=r"^--view: the matrix view is not drawn yet"):
-        render_to_file(ConvSpec(input_size=4), output, RenderOptions(view="matrix"))
-    assert not output.exists()
 
 
 def test_values_and_views_agree() -> None:
