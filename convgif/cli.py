@@ -559,6 +559,20 @@ def _echo_texts(title: str, texts: list[list[str]]) -> None:
     help="Transparent background (for slides).",
 )
 @click.option(
+    "--rgb",
+    is_flag=True,
+    default=False,
+    help="Colour the three input channels' planes red, green and blue (--in-channels 3).",
+)
+@click.option(
+    "--separable",
+    is_flag=True,
+    default=False,
+    help="A depthwise-separable convolution in two stages: the convolution made depthwise "
+    "(one kernel per input channel), then a 1x1 pointwise convolution from --in-channels "
+    "to --out-channels (leave out --groups; weights random from --seed).",
+)
+@click.option(
     "--frames",
     "frames_dir",
     type=click.Path(file_okay=False, path_type=Path),
