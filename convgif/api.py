@@ -382,7 +382,7 @@ def build_figure(spec: ConvSpec, options: RenderOptions) -> Figure:
             spec, separable_values(spec, options), layout=options.resolved_layout,
             rgb=options.rgb, decimals=options.decimals,
         )  # fmt: skip
-    if not spec.is_single_channel or options.rgb:
+    if not spec.is_single_channel or options.rgb or options.bias is not None:
         from convgif.figures.channels import channels_figure
 
         return channels_figure(

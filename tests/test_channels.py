@@ -20,7 +20,7 @@ import value_reference as vref
 from click.testing import CliRunner, Result
 from reference import channel_sources
 
-from convgif.api import RenderOptions, default_output, render_frames, render_to_file
+from convgif.api import RenderOptions, default_output
 from convgif.errors import RenderError
 from convgif.gallery import _entry
 from convgif.geometry import Geometry
@@ -576,17 +576,6 @@ def test_one_channel_accepts_pytorchs_4d_weight():
 
 
 # -- the Python API and the gallery ---------------------------------------------------
-
-
-def test_render_refuses_channels_and_bias_until_they_are_drawn(tmp_path: Path):
-    target = tmp_path / "x.gif"
-    with pytest.raises(RenderError, match=r"^--in-channels: .* not drawn yet"):
-        render_to_file(ConvSpec(in_channels=3), target)
-    with pytest.raises(RenderError, match=r"^--out-channels: .* not drawn yet"):
-        render_frames(ConvSpec(out_channels=2), tmp_path / "frames")
-    with pytest.raises(RenderError, match=r"^--bias: .* not drawn yet"):
-        render_to_file(ConvSpec(), target, RenderOptions(bias="1"))
-    assert list(tmp_path.iterdir()) == []
 
 
 def test_render_options_take_a_bias():
