@@ -657,20 +657,6 @@ def test_cli_bad_combinations_are_one_line_exit_2(args, start, tmp_path, monkeyp
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize(
-    ("args", "start"),
-    [(["--in-channels", "3"], "--in-channels: figures with channels (3 in, 1 out) are not drawn"),
-     (["--out-channels", "2", "--numbers"], "--out-channels: figures with channels"),
-     (["--depthwise", "--in-channels", "2"], "--in-channels: figures with channels"),
-     (["--bias", "1"], "--bias: figures with a bias are not drawn yet")],
-)  # fmt: skip
-def test_cli_render_refuses_what_it_cannot_draw_yet(args, start, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    one_error_line(run("render", *args), start)
-    one_error_line(run("render", *args, "--frames", "frames"), start)
-    assert list(tmp_path.iterdir()) == []
-
-
 def test_cli_json_contract_with_values():
     args = ["--in-channels", "2", "--out-channels", "2", "--groups", "2", "--input-size", "3"]
     data = _json(*args, "--kernel-size", "2", "--bias", "1,-1", "--seed", "4")
