@@ -152,6 +152,17 @@ class RenderOptions:
         A bias added to each output channel: ``"random"`` (small integers
         from ``seed``), or one value per output channel (inline ``"1,-1"``,
         a ``.csv`` or ``.npy`` file, or a list / an array). Convolutions only.
+        With ``separable``, the pointwise stage's bias.
+    rgb
+        Colour the three input channels' planes red, green and blue
+        (``--in-channels 3``).
+    separable
+        Draw a depthwise-separable convolution in two stages: the spec's
+        convolution made depthwise (``groups = in_channels``, one kernel per
+        channel), then a 1×1 pointwise convolution from the input channels to
+        ``out_channels``. Steps: the depthwise outputs, then the pointwise
+        ones. ``kernel_values`` are not accepted (both stages' weights are
+        random from ``seed``).
 
     The layout defaults to ``oblique``, or ``flat`` for a figure with numbers,
     whose numbers read better upright (``layout`` set explicitly wins).
@@ -179,6 +190,8 @@ class RenderOptions:
     symbols: bool = False
     bias: str | Path | Sequence[float] | Any | None = None
     max_cells: int = DEFAULT_MAX_CELLS
+    rgb: bool = False
+    separable: bool = False
 
     def __post_init__(self) -> None:
         def put(name: str, value: object) -> None:
@@ -198,7 +211,10 @@ class RenderOptions:
         if self.step is not None:
             put("step", _integer("step", self.step, 0))
         put("decimals", _integer("decimals", self.decimals, 0, MAX_DECIMALS))
-        for name in ("caption", "transparent", "numbers", "flip", "labels", "equation", "symbols"):
+        for name in (
+            "caption", "transparent", "numbers", "flip", "labels", "equation", "symbols", "rgb",
+            "separable",
+        ):  # fmt: skip
             if not is_boolean(getattr(self, name)):
                 raise RenderError(
                     f"--{name}: must be true or false, got {excerpt(getattr(self, name))}"
@@ -282,6 +298,10 @@ def default_output(spec: ConvSpec, options: RenderOptions) -> Path:
             stem += f"_{options.padding_mode}"
         if options.flip:
             stem += "_flip"
+    if options.separable:
+        stem += "_separable"
+    if options.rgb:
+        stem += "_rgb"
     if options.view != "window":
         stem += f"_{options.view}" + ("_symbols" if options.symbols else "")
     if options.step is None:
@@ -289,12 +309,17 @@ def default_output(spec: ConvSpec, options: RenderOptions) -> Path:
     return Path(f"{stem}_step{options.step}.png")
 
 
-def step_count(spec: ConvSpec, view: str = "window") -> int:
+def step_count(spec: ConvSpec, view: str = "window", separable: bool = False) -> int:
     """Steps (frames) of a view: one per output cell, or per input cell for ``scatter``.
 
     The matrix view of a transposed convolution (``Cᵀ``) also steps through
-    the input cells: one column of ``Cᵀ`` each.
+    the input cells: one column of ``Cᵀ`` each. A depthwise-separable figure
+    has a step per output element of each stage.
     """
+    if separable:
+        from convgif.figures.channels import separable_specs
+
+        return sum(stage.step_count for stage in separable_specs(spec))
     if view == "scatter" or (view == "matrix" and spec.transposed):
         h, w = spec.input_size
         return h * w * getattr(spec, "in_channels", 1)
@@ -323,7 +348,7 @@ def check_frame_count(spec: ConvSpec, options: RenderOptions) -> None:
     """
     if not isinstance(spec, ConvSpec):
         raise _not_a_spec(spec)
-    _check_count(step_count(spec, options.view), options, "spec")
+    _check_count(step_count(spec, options.view, options.separable), options, "spec")
     cells = cell_count(spec)
     if cells > options.max_cells:
         (rows, cols), (kh, kw) = spec.grid_size, spec.kernel_size
@@ -444,7 +469,21 @@ def build_figure(spec: ConvSpec, options: RenderOptions) -> Figure:
     ValuesError
         Values that cannot be read or do not fit the spec.
     """
+    if options.separable:
+        from convgif.figures.channels import separable_figure
+
+        return separable_figure(
+            spec, separable_values(spec, options), layout=options.resolved_layout,
+            rgb=options.rgb, decimals=options.decimals,
+        )  # fmt: skip
     values = figure_values(spec, options)
+    if not spec.is_single_channel or options.rgb or options.bias is not None:
+        from convgif.figures.channels import channels_figure
+
+        return channels_figure(
+            spec, values, layout=options.resolved_layout, rgb=options.rgb,
+            decimals=options.decimals,
+        )  # fmt: skip
     if options.view == "window":
         from convgif.figures.window import window_figure
 
@@ -457,28 +496,62 @@ def build_figure(spec: ConvSpec, options: RenderOptions) -> Figure:
     return build(spec, values, decimals=options.decimals, symbols=options.symbols)
 
 
-def check_drawable(spec: ConvSpec, options: RenderOptions) -> None:
-    """Refuse what the renderer cannot draw yet: channels and a bias.
+def separable_values(spec: ConvSpec, options: RenderOptions) -> tuple[Values, Values] | None:
+    """The two stages' numbers of a depthwise-separable figure, or None without numbers.
 
-    The current renderer draws one input and one output plane; a figure with
-    channels or a bias would silently leave them out.
+    The depthwise stage takes the input values (random from the seed if not
+    given) and random weights from the seed; the pointwise stage takes the
+    depthwise output, random weights from the seed plus one, and the bias.
 
     Raises
     ------
-    RenderError
-        Naming the option (``convgif geometry`` computes these figures' steps
-        and values).
+    ValuesError, RenderError
+        As :func:`figure_values`; ``--kernel-values`` is refused.
     """
-    if not spec.is_single_channel:
-        option = "--in-channels" if spec.in_channels != 1 else "--out-channels"
+    if not options.shows_numbers:
+        return None
+    if options.kernel_values is not None:
         raise RenderError(
-            f"{option}: figures with channels ({spec.in_channels} in, {spec.out_channels} "
-            f"out) are not drawn yet; `convgif geometry` gives their steps and values"
+            "--kernel-values: a separable figure has two kernels; their weights are random "
+            "from --seed"
         )
-    if options.bias is not None:
+    from convgif.figures.channels import separable_specs
+    from convgif.values import compute_values
+
+    depthwise_spec, pointwise_spec = separable_specs(spec)
+    seed = 0 if options.seed is None else options.seed
+    depthwise = compute_values(
+        depthwise_spec, input_values=options.input_values, seed=seed,
+        padding_mode=options.padding_mode, flip=options.flip,
+    )  # fmt: skip
+    pointwise = compute_values(
+        pointwise_spec, input_values=depthwise.output_planes, seed=seed + 1, bias=options.bias
+    )
+    return depthwise, pointwise
+
+
+def check_drawable(spec: ConvSpec, options: RenderOptions) -> None:
+    """Refuse what the renderer cannot draw: ``--rgb`` without three input channels,
+    ``--separable`` for a spec that has no depthwise-separable form, a matrix view
+    with channels.
+
+    Raises
+    ------
+    RenderError, SpecError
+        Naming the option.
+    """
+    from convgif.figures.channels import check_rgb, separable_specs
+
+    if options.view != "window" and (
+        not spec.is_single_channel or options.rgb or options.separable or options.bias is not None
+    ):
         raise RenderError(
-            "--bias: figures with a bias are not drawn yet; `convgif geometry` gives their values"
+            f"--view: the {options.view} figure is drawn for one channel without a bias; "
+            f"`convgif geometry --view {options.view} --json` gives it with channels"
         )
+    check_rgb(spec, options.rgb)
+    if options.separable:
+        separable_specs(spec)
 
 
 def _renderer(spec: ConvSpec, options: RenderOptions) -> Renderer:

@@ -685,6 +685,20 @@ def _echo_texts(title: str, texts: list[list[str]]) -> None:
 @cli.command()
 @spec_options
 @figure_options
+@click.option(
+    "--rgb",
+    is_flag=True,
+    default=False,
+    help="Colour the three input channels' planes red, green and blue (--in-channels 3).",
+)
+@click.option(
+    "--separable",
+    is_flag=True,
+    default=False,
+    help="A depthwise-separable convolution in two stages: the convolution made depthwise "
+    "(one kernel per input channel), then a 1x1 pointwise convolution from --in-channels "
+    "to --out-channels (leave out --groups; weights random from --seed).",
+)
 @max_frames_option
 @max_cells_option
 @values_options(RENDER_NUMBERS_HELP)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -42,8 +42,14 @@ OBLIQUE_CLEARANCE_CELLS = 0.8
 FLAT_GAP_CELLS = 1.5
 CAPTION_GAP_CELLS = 0.4
 # A deck's planes (channels) are each shifted by this much, in cells (x right,
-# y down), from the one before: up and to the right, so each shows a band.
-DECK_OFFSET_CELLS = (0.45, -0.6)
+# y down), from the one before; in the oblique view a plane is then raised
+# until it clears the one before by DECK_CLEARANCE_CELLS, so that a window
+# shaded through the whole deck (a 3-D filter) shows on every plane: an
+# exploded stack, closer than two levels (OBLIQUE_CLEARANCE_CELLS). Shifted
+# left (back, against the rows), a plane needs less raising to clear the one
+# before: the deck recedes like a staircase and stays compact.
+DECK_OFFSET_CELLS = (-2.5, 0.0)
+DECK_CLEARANCE_CELLS = 0.2
 # Gap between a label and its grid, in cells.
 LABEL_GAP_CELLS = 0.3
 
@@ -136,6 +142,9 @@ class Layout:
         text's bottom centre).
     equation_xy, caption_xy
         Pixel ``(x, y)`` of the equation's and the caption's top centre, or None.
+    indices
+        Every grid's index in its level's deck (a deck's later planes lie
+        over its earlier ones, and hide links from them as higher levels do).
     """
 
     kind: LayoutKind
@@ -147,6 +156,7 @@ class Layout:
     labels: dict[str, tuple[float, float, str]]
     equation_xy: tuple[float, float] | None
     caption_xy: tuple[float, float] | None
+    indices: dict[str, int] = field(default_factory=dict)
 
     def plane(self, name: str) -> Plane:
         """The plane of a grid."""
@@ -177,7 +187,8 @@ class Layout:
             The visible parts. In the oblique view a grid of a higher level
             than the source lies in front of the lines, so a line's part over
             it is hidden, as in the guide's figures; the flat view has no
-            depth and shows whole lines.
+            depth and shows whole lines. A later plane of the source's own deck
+            hides them too.
         """
         starts = self.plane(source).rect(*source_box)
         ends = self.plane(target).rect(*target_box)
@@ -186,20 +197,20 @@ class Layout:
             # boxes' facing sides, which cross neither box's own cells.
             return [_segment(starts[i], ends[j]) for i, j in _facing(starts, ends)]
         segments = [_segment(p0, p1) for p0, p1 in zip(starts, ends, strict=True)]
-        for edges in self._front_edges(self.levels[source]):
+        for edges in self._front_edges((self.levels[source], self.indices.get(source, 0))):
             segments = [part for s in segments for part in _clip_outside(*s, edges)]
         return segments
 
-    def _front_edges(self, level: int) -> list[tuple[_Edge, ...]]:
-        """The edges of every plane in front of a level (worked out once per level)."""
+    def _front_edges(self, depth: tuple[int, int]) -> list[tuple[_Edge, ...]]:
+        """The edges of every plane in front of a ``(level, index)`` (worked out once each)."""
         cache = self.__dict__.setdefault("_edges_cache", {})
-        if level not in cache:
-            cache[level] = [
+        if depth not in cache:
+            cache[depth] = [
                 _inward_edges(plane.outline())
                 for name, plane in self.planes.items()
-                if self.levels[name] > level
+                if (self.levels[name], self.indices.get(name, 0)) > depth
             ]
-        return cache[level]  # type: ignore[no-any-return]
+        return cache[depth]  # type: ignore[no-any-return]
 
 
 # An edge of a convex polygon: a point on it and its inward normal, (ax, ay, nx, ny).
@@ -393,6 +404,7 @@ def make_layout(
         cell_px=cell_px,
         planes=planes,
         levels={g.name: g.level for g in grids},
+        indices={g.name: g.index for g in grids},
         labels=labels if label_sizes_px else {},
         equation_xy=equation_xy,
         caption_xy=caption_xy,
@@ -415,10 +427,14 @@ def _oblique_origins(
     below: np.ndarray | None = None
     centre_x = 0.0
     for level in _levels(grids):
-        deck = []
+        deck: list[Plane] = []
         for k, grid in enumerate(level):
             dx, dy = DECK_OFFSET_CELLS[0] * s * k, DECK_OFFSET_CELLS[1] * s * k
-            deck.append(Plane(grid.rows, grid.cols, (dx, dy), col, row))
+            plane = Plane(grid.rows, grid.cols, (dx, dy), col, row)
+            if deck:
+                lift = _raise_above(deck[-1].outline(), plane.outline(), DECK_CLEARANCE_CELLS * s)
+                plane = _moved(plane, 0.0, min(lift, 0.0))
+            deck.append(plane)
         outline = np.concatenate([p.outline() for p in deck])
         if below is None:
             shift_x = shift_y = 0.0
