@@ -13,6 +13,7 @@ from matplotlib.path import Path as MplPath
 
 from convgif.figures.model import Grid
 from convgif.layout import (
+    DECK_CLEARANCE_CELLS,
     DECK_OFFSET_CELLS,
     FLAT_GAP_CELLS,
     clip_outside,
@@ -231,16 +232,21 @@ DECK = (
 )
 
 
-def test_an_oblique_deck_is_offset_and_overlaps() -> None:
+def test_an_oblique_deck_is_an_exploded_stack() -> None:
+    # Each plane of a deck is shifted back and raised clear of the one before,
+    # so a window shaded through the deck shows on every plane.
     cell = 30
     layout = make_layout(DECK, "oblique", cell_px=cell)
     x0, x1 = layout.plane("x0"), layout.plane("x1")
-    expected = (DECK_OFFSET_CELLS[0] * cell, DECK_OFFSET_CELLS[1] * cell)
-    assert np.allclose(np.subtract(x1.origin, x0.origin), expected)
+    assert x1.origin[0] - x0.origin[0] == pytest.approx(DECK_OFFSET_CELLS[0] * cell)
+    assert x1.origin[1] < x0.origin[1]  # raised
     w, h = layout.width_px, layout.height_px
     lower, upper = pixels_inside(x0.outline(), w, h), pixels_inside(x1.outline(), w, h)
-    assert (lower & upper).sum() > 0.5 * lower.sum()  # a band of the lower one shows
-    assert (lower & ~upper).any()
+    assert not (lower & upper).any()
+    # In every pixel column holding both, the upper plane is above, with a gap.
+    for x in np.flatnonzero(lower.any(axis=0) & upper.any(axis=0)):
+        gap = np.flatnonzero(lower[:, x]).min() - np.flatnonzero(upper[:, x]).max()
+        assert gap >= DECK_CLEARANCE_CELLS * cell - 2
     # The next level clears the whole deck.
     top = pixels_inside(layout.plane("y").outline(), w, h)
     assert not (top & (lower | upper)).any()

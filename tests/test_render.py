@@ -745,7 +745,15 @@ def deck(layout: str) -> Renderer:
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
-def test_a_deck_is_stacked_right_in_every_frame(layout: str, theme: Theme, restore: str) -> None:
+def test_a_deck_is_stacked_right_in_every_frame(
+    layout: str, theme: Theme, restore: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Decks are exploded by default (no plane over another); a negative
+    # clearance makes them overlap, which is what the renderer must get right:
+    # the upper grid over the lower one's moving marks, in every frame.
+    from convgif import layout as layout_module
+
+    monkeypatch.setattr(layout_module, "DECK_CLEARANCE_CELLS", -2.0)
     renderer = deck(layout)
     frames = [frame.copy() for frame in renderer.frames()]
     for k, frame in enumerate(frames):
