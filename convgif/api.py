@@ -701,7 +701,9 @@ def _write_figure(
         from convgif.writers import write_image
 
         # The still is exactly the animation's frame, in the same colours.
-        return write_image(path, renderer.frame(options.step), palette=renderer.palette())
+        return write_image(
+            path, renderer.frame(options.step), palette=renderer.palette(), dpi=options.dpi
+        )
     from convgif.writers import save_figure
 
     return save_figure(path, renderer.figure_for_step(options.step))
@@ -710,7 +712,7 @@ def _write_figure(
 def render_frames(
     spec: ConvSpec, directory: str | Path, options: RenderOptions | None = None
 ) -> Written:
-    """Write one PNG per step (``step_00.png`` ...) into ``directory``.
+    """Write one PNG per step (``step_000.png`` ...) into ``directory``.
 
     Raises
     ------
@@ -743,7 +745,9 @@ def _write_frames(
         raise RenderError("--frames: writes every step; leave out --step")
     check()
     renderer = _figure_renderer(build(), options)
-    return write_frames(Path(directory), _Sized(renderer), palette=renderer.palette())
+    return write_frames(
+        Path(directory), _Sized(renderer), palette=renderer.palette(), dpi=options.dpi
+    )
 
 
 # -- stacks of layers (convgif.stack) -------------------------------------------------

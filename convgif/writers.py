@@ -50,7 +50,8 @@ STILL_SUFFIXES: tuple[str, ...] = (".png", ".svg", ".pdf")
 VIDEO_SUFFIXES: tuple[str, ...] = (".mp4", ".webm")  # :func:`write_video`
 PLAYER_SUFFIXES: tuple[str, ...] = (".html",)  # :func:`convgif.player.write_player`
 
-MAX_PALETTE_COLOURS = 255  # one GIF colour-table entry stays free for transparency
+MAX_PALETTE_COLOURS = 255
+MIN_FRAME_DIGITS = 3  # step_000.png: fixed-width names for LaTeX's animate package  # one GIF colour-table entry stays free for transparency
 MAX_NAME_BYTES = 255  # a file name (one path component) on Linux, macOS and Windows file systems
 
 
@@ -1084,8 +1085,10 @@ def write_animation(
     return Written(target, count, target.stat().st_size)
 
 
-def _save_png(image: Image.Image, fp: IO[bytes]) -> None:
-    image.save(fp, format="PNG", compress_level=9)
+def _save_png(image: Image.Image, fp: IO[bytes], dpi: float | None = None) -> None:
+    # The DPI (a pHYs chunk) lets LaTeX and office programs size the image as drawn.
+    extra = {} if dpi is None else {"dpi": (dpi, dpi)}
+    image.save(fp, format="PNG", compress_level=9, **extra)
 
 
 def _still_image(frame: np.ndarray, palette: np.ndarray | None) -> Image.Image:
@@ -1097,9 +1100,13 @@ def _still_image(frame: np.ndarray, palette: np.ndarray | None) -> Image.Image:
 
 
 def write_image(
-    path: str | os.PathLike[str], frame: np.ndarray, *, palette: np.ndarray | None = None
+    path: str | os.PathLike[str],
+    frame: np.ndarray,
+    *,
+    palette: np.ndarray | None = None,
+    dpi: float | None = None,
 ) -> Written:
-    """Write one frame as a PNG still (alpha kept unless fully opaque).
+    """Write one frame as a PNG still (alpha kept unless fully opaque), with ``dpi`` if given.
 
     Parameters
     ----------
@@ -1113,7 +1120,7 @@ def write_image(
     target = check_output_path(path, (".png",))
     image = _still_image(frame, palette)
     with atomic_path(target) as temporary, open(temporary, "wb") as fp:
-        _save_png(image, fp)
+        _save_png(image, fp, dpi)
     return Written(target, 1, target.stat().st_size)
 
 
@@ -1136,11 +1143,14 @@ def write_frames(
     *,
     stem: str = "step",
     palette: np.ndarray | None = None,
+    dpi: float | None = None,
 ) -> Written:
-    """Write one PNG per frame: ``step_0.png`` … , streamed.
+    """Write one PNG per frame: ``step_000.png`` … , streamed.
 
-    Numbers are zero-padded to the width of the frame count when ``frames`` has
-    a length, else to 4 digits. The directory is created if missing. All files
+    Numbers are zero-padded to at least :data:`MIN_FRAME_DIGITS` digits (more
+    when the frame count needs them; 4 when ``frames`` has no length), so the
+    names sort and a LaTeX ``\animategraphics{...}{step_}{000}{008}`` matches
+    them. Each PNG carries ``dpi`` when given. The directory is created if missing. All files
     are written to a hidden temporary directory inside it and moved in only
     when every frame is done; then files of an earlier run with the same stem
     and a different numbering (``step_<digits>.png``) are removed, so the
@@ -1164,7 +1174,9 @@ def write_frames(
         raise OutputError(f"--frames: directory {str(parent)!r} is not writable")
     if not stem or "/" in stem or os.sep in stem:
         raise ValueError(f"stem must be a plain file-name part, not {stem!r}")
-    width = len(str(len(frames))) if hasattr(frames, "__len__") else 4
+    width = (
+        max(MIN_FRAME_DIGITS, len(str(len(frames) - 1))) if hasattr(frames, "__len__") else 4
+    )
     if hasattr(frames, "__len__"):  # refused before any frame is drawn
         _check_frame_names(target, [f"{stem}_{i:0{width}d}.png" for i in range(len(frames))])
     names: list[str] = []
@@ -1174,7 +1186,7 @@ def write_frames(
             name = f"{stem}_{index:0{width}d}.png"
             try:
                 with open(temporary / name, "wb") as fp:
-                    _save_png(_still_image(frame, palette), fp)
+                    _save_png(_still_image(frame, palette), fp, dpi)
             except OSError as error:  # a full disk: about the frame, not the hidden folder
                 raise _naming(error, target / name) from None
             size_bytes += (temporary / name).stat().st_size

@@ -775,13 +775,13 @@ def test_an_output_name_over_255_bytes_is_one_line(tmp_path: Path) -> None:
 def test_frames_onto_a_directory_are_all_or_nothing_and_name_the_target(tmp_path: Path) -> None:
     frames = tmp_path / "frames"
     frames.mkdir()
-    (frames / "step_4.png").mkdir()
+    (frames / "step_004.png").mkdir()
     (frames / "step_0.png").write_bytes(b"earlier run")
     nine_steps = ["--input-size", "4", "--kernel-size", "2"]
     result = invoke("render", *nine_steps, "--frames", str(frames))
     line = one_error_line(result, "--frames: ")
-    assert repr(str(frames / "step_4.png")) in line and ".cg-" not in line
-    assert sorted(p.name for p in frames.iterdir()) == ["step_0.png", "step_4.png"]
+    assert repr(str(frames / "step_004.png")) in line and ".cg-" not in line
+    assert sorted(p.name for p in frames.iterdir()) == ["step_0.png", "step_004.png"]
     assert (frames / "step_0.png").read_bytes() == b"earlier run"
     # Without a length the names are known only at the end: still nothing moves in.
     (frames / "step_0004.png").mkdir()
@@ -790,7 +790,7 @@ def test_frames_onto_a_directory_are_all_or_nothing_and_name_the_target(tmp_path
     assert sorted(p.name for p in frames.iterdir()) == [
         "step_0.png",
         "step_0004.png",
-        "step_4.png",
+        "step_004.png",
     ]
 
 

@@ -115,3 +115,23 @@ def test_caption_is_mathematics_and_labels_name_the_transposed_planes() -> None:
     figure = build_figure(spec, RenderOptions())
     assert "transposed" in figure.grid("input").label  # type: ignore[operator]
     assert "transposed" in figure.grid("output").label  # type: ignore[operator]
+
+
+def test_the_readmes_beamer_recipe_matches_the_frames_written(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    command = re.search(r"convgif render (--padding 1 --stride 2) --frames frames/", readme)
+    recipe = re.search(
+        r"\\animategraphics\[[^\]]*width=[^\]]*\]\{1\}\{frames/(\w+)\}\{(\d+)\}\{(\d+)\}", readme
+    )
+    assert command is not None and recipe is not None
+    stem, first, last = recipe.groups()
+    out = tmp_path / "frames"
+    result = run(tmp_path, *command.group(1).split(), "--frames", str(out))
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in out.iterdir())
+    # animate numbers the files with as many digits as the first number has.
+    expected = [f"{stem}{k:0{len(first)}d}.png" for k in range(int(first), int(last) + 1)]
+    assert names == expected
+    for name in names:
+        with Image.open(out / name) as image:
+            assert image.info["dpi"] == pytest.approx((100, 100), abs=0.01)

@@ -761,16 +761,16 @@ def test_write_image_refuses_other_suffixes(tmp_path):
         write_image(tmp_path / "s.gif", next(sliding_window(1)))
 
 
-def test_write_frames_numbers_by_count_width(tmp_path):
+def test_write_frames_numbers_with_three_digits_at_least(tmp_path):
     frames = list(sliding_window(12))
     written = write_frames(tmp_path / "new" / "frames", frames)
-    names = [f"step_{k:02d}.png" for k in range(12)]
+    names = [f"step_{k:03d}.png" for k in range(12)]
     assert leftovers(tmp_path / "new" / "frames") == names
     assert written.frame_count == 12
     assert written.size_bytes == sum(
         (tmp_path / "new" / "frames" / n).stat().st_size for n in names
     )
-    with Image.open(tmp_path / "new" / "frames" / "step_07.png") as image:
+    with Image.open(tmp_path / "new" / "frames" / "step_007.png") as image:
         assert np.array_equal(np.asarray(image), frames[7][..., :3])
 
 
