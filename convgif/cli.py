@@ -471,8 +471,9 @@ def figure_options(command: F) -> F:
             type=click.Path(dir_okay=False, path_type=Path),
             default=None,
             show_default=True,
-            help="File to write; the suffix picks the format: .gif, .png (APNG), .webp, or with "
-            "--step a still: .png, .svg, .pdf.  [default: named after the spec, in the current "
+            help="File to write; the suffix picks the format: .gif, .png (APNG), .webp, .mp4 or "
+            ".webm (video, for slides), .html (a player that pauses and steps), or with --step "
+            "a still: .png, .svg, .pdf.  [default: named after the spec, in the current "
             "directory]",
         ),
         click.option(
