@@ -50,8 +50,8 @@ STILL_SUFFIXES: tuple[str, ...] = (".png", ".svg", ".pdf")
 VIDEO_SUFFIXES: tuple[str, ...] = (".mp4", ".webm")  # :func:`write_video`
 PLAYER_SUFFIXES: tuple[str, ...] = (".html",)  # :func:`convgif.player.write_player`
 
-MAX_PALETTE_COLOURS = 255
-MIN_FRAME_DIGITS = 3  # step_000.png: fixed-width names for LaTeX's animate package  # one GIF colour-table entry stays free for transparency
+MAX_PALETTE_COLOURS = 255  # one GIF colour-table entry stays free for transparency
+MIN_FRAME_DIGITS = 3  # step_000.png: fixed-width names for LaTeX's animate package
 MAX_NAME_BYTES = 255  # a file name (one path component) on Linux, macOS and Windows file systems
 
 
