@@ -1174,9 +1174,7 @@ def write_frames(
         raise OutputError(f"--frames: directory {str(parent)!r} is not writable")
     if not stem or "/" in stem or os.sep in stem:
         raise ValueError(f"stem must be a plain file-name part, not {stem!r}")
-    width = (
-        max(MIN_FRAME_DIGITS, len(str(len(frames) - 1))) if hasattr(frames, "__len__") else 4
-    )
+    width = max(MIN_FRAME_DIGITS, len(str(len(frames) - 1))) if hasattr(frames, "__len__") else 4
     if hasattr(frames, "__len__"):  # refused before any frame is drawn
         _check_frame_names(target, [f"{stem}_{i:0{width}d}.png" for i in range(len(frames))])
     names: list[str] = []
