@@ -165,16 +165,6 @@ class Layout:
         except KeyError:
             raise ValueError(f"no grid named {name!r}") from None
 
-    @property
-    def input(self) -> Plane:
-        """The plane of the grid named ``input`` (the window figures')."""
-        return self.plane("input")
-
-    @property
-    def output(self) -> Plane:
-        """The plane of the grid named ``output`` (the window figures')."""
-        return self.plane("output")
-
     def connectors(
         self, source: str, source_box: tuple[int, int, int, int], target: str,
         target_box: tuple[int, int, int, int],
