@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import gc
 import hashlib
+import importlib
 import json
 import multiprocessing
 import os
@@ -554,9 +555,8 @@ def _pool_context() -> Any:
     """
     if sys.platform != "linux" or "fork" not in multiprocessing.get_all_start_methods():
         return None
-    import convgif.api  # noqa: F401
-    import convgif.render  # noqa: F401
-    import convgif.writers  # noqa: F401
+    for module in ("convgif.api", "convgif.render", "convgif.writers"):
+        importlib.import_module(module)
 
     gc.freeze()
     return multiprocessing.get_context("fork")

@@ -50,8 +50,8 @@ STILL_SUFFIXES: tuple[str, ...] = (".png", ".svg", ".pdf")
 VIDEO_SUFFIXES: tuple[str, ...] = (".mp4", ".webm")  # :func:`write_video`
 PLAYER_SUFFIXES: tuple[str, ...] = (".html",)  # :func:`convgif.player.write_player`
 
-MAX_PALETTE_COLOURS = 255
-MIN_FRAME_DIGITS = 3  # step_000.png: fixed-width names for LaTeX's animate package  # one GIF colour-table entry stays free for transparency
+MAX_PALETTE_COLOURS = 255  # one GIF colour-table entry stays free for transparency
+MIN_FRAME_DIGITS = 3  # step_000.png: fixed-width names for LaTeX's animate package
 MAX_NAME_BYTES = 255  # a file name (one path component) on Linux, macOS and Windows file systems
 
 
@@ -1174,9 +1174,7 @@ def write_frames(
         raise OutputError(f"--frames: directory {str(parent)!r} is not writable")
     if not stem or "/" in stem or os.sep in stem:
         raise ValueError(f"stem must be a plain file-name part, not {stem!r}")
-    width = (
-        max(MIN_FRAME_DIGITS, len(str(len(frames) - 1))) if hasattr(frames, "__len__") else 4
-    )
+    width = max(MIN_FRAME_DIGITS, len(str(len(frames) - 1))) if hasattr(frames, "__len__") else 4
     if hasattr(frames, "__len__"):  # refused before any frame is drawn
         _check_frame_names(target, [f"{stem}_{i:0{width}d}.png" for i in range(len(frames))])
     names: list[str] = []
