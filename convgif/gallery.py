@@ -511,6 +511,8 @@ class _Manifest:
         data = {"format": MANIFEST_FORMAT, "figures": self.figures}
         text = json.dumps(data, sort_keys=True, indent=1, ensure_ascii=True) + "\n"
         path = out_dir / MANIFEST_NAME
+        if not path.exists() and not self.figures:
+            return  # nothing written: no manifest either
         if path.exists() and path.read_text(encoding="utf-8", errors="replace") == text:
             return  # unchanged: not touched
         with atomic_path(path) as temporary:

@@ -261,3 +261,10 @@ def test_an_unreadable_manifest_renders_everything(tmp_path: Path) -> None:
     for text in ("not json", "[]", '{"format": 1, "figures": []}', '{"format": 99}'):
         (out / MANIFEST_NAME).write_text(text, encoding="utf-8")
         assert not _lines(_run(tmp_path, toml))["a"].endswith("(current)")
+
+
+def test_a_run_that_writes_no_figure_writes_no_manifest(tmp_path: Path) -> None:
+    toml = write_gallery(tmp_path / "g.toml", [("bad", "input_size = 0")])
+    results = list(build_gallery(load_gallery(toml), tmp_path / "out", jobs=1, reuse=True))
+    assert not results[0].ok
+    assert list((tmp_path / "out").iterdir()) == []
