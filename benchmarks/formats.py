@@ -72,6 +72,52 @@ def formats(report: Any, work: Path, repeats: int) -> None:
     )
 
 
+# One figure of each kind besides the window (padding_strides, above).
+KIND_FIGURES = (
+    ("channels", "multi_channel"),
+    ("channels", "depthwise_separable"),
+    ("im2col", "im2col"),
+    ("matrix", "convolution_matrix"),
+    ("scatter", "transposed_scatter"),
+    ("stack", "receptive_field"),
+)
+
+
+def formats_by_kind(report: Any, work: Path) -> None:
+    """A second table: one figure of every other kind in every format (one run each)."""
+    from convgif import gallery
+    from convgif.api import RenderOptions, render_stack_to_file, render_to_file
+    from convgif.spec import ConvSpec
+
+    entries = {e.name: e for e in gallery.load_gallery()}
+    rows = []
+    progress(f"{len(KIND_FIGURES)} figures of the other kinds in every format")
+    for kind, name in KIND_FIGURES:
+        entry = entries[name]
+        options = RenderOptions(**entry.render)
+        cells = []
+        for suffix in SUFFIXES:
+            target = work / f"{name}{suffix}"
+            if entry.stack is not None:
+                stack = entry.stack_spec()
+                seconds = timed(lambda t=target, s=stack, o=options: render_stack_to_file(s, t, o))
+            else:
+                spec = ConvSpec(**entry.spec)
+                seconds = timed(lambda t=target, s=spec, o=options: render_to_file(s, t, o))
+            cells.append(f"{target.stat().st_size:,} / {seconds * 1000:.0f}")
+        rows.append([name, kind, *cells])
+    report.add(
+        "One figure of each other kind in every format, one run each: bytes / ms "
+        "(`render_to_file`, drawing included).",
+        "",
+    )
+    report.table(
+        ["figure", "kind", *(NAMES[suffix] for suffix in SUFFIXES)],
+        rows,
+        align=["---", "---", *["---:"] * len(SUFFIXES)],
+    )
+
+
 if __name__ == "__main__":
 
     class _Printed:
@@ -81,7 +127,7 @@ if __name__ == "__main__":
         def add(self, *lines: str) -> None:
             print(*lines, sep="\n")
 
-        def table(self, header: list[str], rows: list[list[str]]) -> None:
+        def table(self, header: list[str], rows: list[list[str]], align: Any = None) -> None:
             print("| " + " | ".join(header) + " |")
             print("|---" * len(header) + "|")
             for row in rows:
@@ -89,3 +135,4 @@ if __name__ == "__main__":
 
     with tempfile.TemporaryDirectory(prefix="convgif-formats-") as scratch:
         formats(_Printed(), Path(scratch), 3)
+        formats_by_kind(_Printed(), Path(scratch))

@@ -22,7 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-ANCHOR_DIR = REPO.parent / "shared" / "anchor-gallery"
+# The original figures, beside the repository (or beside the folder of worktrees).
+ANCHOR_DIR = next(
+    (
+        folder / "shared" / "anchor-gallery"
+        for folder in (REPO.parent, REPO.parent.parent)
+        if (folder / "shared" / "anchor-gallery").is_dir()
+    ),
+    REPO.parent / "shared" / "anchor-gallery",
+)
 PYTHON = sys.executable
 
 

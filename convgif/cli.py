@@ -751,6 +751,13 @@ def render(
 )
 @click.option("--list", "list_only", is_flag=True, help="List the figures and exit.")
 @click.option(
+    "--force",
+    is_flag=True,
+    default=False,
+    help="Render every figure, also those the folder's manifest (.convgif-manifest.json) "
+    "says are current.",
+)
+@click.option(
     "--gallery",
     "gallery_file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -770,10 +777,16 @@ def gallery(
     only: tuple[str, ...],
     jobs: int | None,
     list_only: bool,
+    force: bool,
     gallery_file: Path | None,
     allow_paths_outside: bool,
 ) -> None:
-    """Render every figure of the gallery (templates/gallery.toml), in parallel."""
+    """Render every figure of the gallery (templates/gallery.toml), in parallel.
+
+    A figure whose file is current (same entry, theme, values files, convgif
+    and library versions as when the folder's manifest recorded it, and the
+    file unchanged since) is not drawn again; --force draws every one.
+    """
     from convgif import gallery as figures
 
     entries = figures.select(
@@ -788,7 +801,8 @@ def gallery(
             )
         return
     started = time.perf_counter()
-    with contextlib.closing(figures.build_gallery(entries, out_dir, jobs)) as results:
+    built = figures.build_gallery(entries, out_dir, jobs, reuse=not force)
+    with contextlib.closing(built) as results:
         # closing: an interrupt while a result is reported stops the workers at once,
         # not when the generator is collected.
         done = _collect(results, len(entries))
@@ -796,10 +810,12 @@ def gallery(
     frames = sum(result.frame_count for result in done if result.ok)
     size_bytes = sum(result.size_bytes for result in done if result.ok)
     seconds = time.perf_counter() - started
+    current = sum(result.current for result in done)
     for result in failed:
         click.echo(f"convgif: error: {result.name}: {result.error}", err=True)
     click.echo(
         f"{len(done) - len(failed)} figures, {frames} frames, {size_bytes} bytes, {seconds:.1f} s"
+        + (f", {current} already current" if current else "")
         + (f", {len(failed)} failed" if failed else "")
     )
     if failed:
@@ -897,6 +913,7 @@ def _collect(results: Iterator[Any], count: int) -> list[Any]:
             f"{result.name}: "
             + (
                 f"{result.frame_count} frames, {result.size_bytes} bytes"
+                + (" (current)" if result.current else "")
                 if result.ok
                 else f"FAILED: {result.error}"
             )

@@ -10,8 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
+import gc
+import hashlib
+import importlib
+import json
+import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 import tomllib
@@ -42,6 +49,11 @@ _STOP_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
 )
 _STOP_GRACE_S = 2.0  # then a worker that has not exited is killed
+# What a gallery folder remembers of its figures (see :func:`build_gallery`'s ``reuse``).
+MANIFEST_NAME = ".convgif-manifest.json"
+MANIFEST_FORMAT = 1
+# Libraries whose version can change a figure's bytes (the renderer, its font, the encoder).
+_BYTE_LIBRARIES = ("matplotlib", "numpy", "pillow")
 
 
 class GalleryError(ConvgifError):
@@ -100,6 +112,7 @@ class FigureResult:
     size_bytes: int = 0
     seconds: float = 0.0
     error: str | None = None
+    current: bool = False  # already up to date (the manifest says so): not rendered again
 
     @property
     def ok(self) -> bool:
@@ -325,7 +338,11 @@ def default_jobs() -> int:
 
 
 def build_gallery(
-    entries: Sequence[FigureEntry], out_dir: Path, jobs: int | None = None
+    entries: Sequence[FigureEntry],
+    out_dir: Path,
+    jobs: int | None = None,
+    *,
+    reuse: bool = False,
 ) -> Iterator[FigureResult]:
     """Render entries, yielding each result as it finishes.
 
@@ -343,17 +360,163 @@ def build_gallery(
         Directory for the files; created if missing.
     jobs
         Worker processes; 1 renders in this process (no pool).
+    reuse
+        Keep the figures that are already current: the folder's manifest
+        (:data:`MANIFEST_NAME`) records, per figure, a digest of everything
+        its bytes follow from (:func:`entry_digest`) and of the file written;
+        a figure whose two digests still match is not drawn again (its result
+        has ``current`` set). The manifest is rewritten (sorted keys, the same
+        bytes for the same figures) when the run ends without an interrupt.
     """
     from convgif.writers import created_directory
 
     out_dir = Path(out_dir)
     jobs = default_jobs() if jobs is None else max(1, jobs)
     with created_directory(out_dir):
-        if jobs == 1 or len(entries) <= 1:
-            for entry in entries:
-                yield render_entry(entry, out_dir)
+        manifest = _Manifest.load(out_dir) if reuse else None
+        todo: list[FigureEntry] = []
+        for entry in entries:
+            kept = manifest.current(entry, out_dir) if manifest is not None else None
+            if kept is not None:
+                yield kept
+            else:
+                todo.append(entry)
+        if jobs == 1 or len(todo) <= 1:
+            results: Iterator[FigureResult] = (render_entry(entry, out_dir) for entry in todo)
         else:
-            yield from _build_in_pool(entries, out_dir, jobs)
+            results = _build_in_pool(todo, out_dir, jobs)
+        for result in results:
+            if manifest is not None:
+                manifest.record(result)
+            yield result
+        if manifest is not None:
+            manifest.save(out_dir)
+
+
+def entry_digest(entry: FigureEntry) -> str | None:
+    """SHA-256 of everything an entry's bytes follow from; None if it cannot be worked out.
+
+    The spec or stack, the render options (a file they name by its contents),
+    the theme as loaded (a theme inherits from the default theme's file), the
+    source of the convgif package and the versions of the libraries that draw
+    and encode (:data:`_BYTE_LIBRARIES`). Not the caption (the README's) nor
+    any path: a fresh clone elsewhere gives the same digest.
+    """
+    from convgif.theme import load_theme
+
+    if entry.error is not None:
+        return None
+    render: dict[str, Any] = {}
+    try:
+        for key, value in entry.render.items():
+            if isinstance(value, Path):
+                value = {"sha256": hashlib.sha256(value.read_bytes()).hexdigest()}
+            render[key] = value
+        theme = dataclasses.asdict(load_theme(entry.render.get("theme", "default")))
+    except (OSError, ValueError):
+        return None  # rendered (and its error reported) as usual
+    description = {
+        "spec": entry.spec,
+        "stack": entry.stack,
+        "render": render,
+        "theme": theme,
+        "code": _code_digest(),
+        "libraries": _library_versions(),
+    }
+    text = json.dumps(description, sort_keys=True, ensure_ascii=True, default=repr)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def _code_digest() -> str:
+    """SHA-256 of the convgif package's Python files (paths and contents)."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def _library_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {}
+    for name in _BYTE_LIBRARIES:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = "unknown"
+    return versions
+
+
+def _file_digest(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+class _Manifest:
+    """The figures a gallery folder holds: per name, the entry's digest and the file's."""
+
+    def __init__(self, figures: dict[str, dict[str, Any]]) -> None:
+        self.figures = figures
+        self.digests: dict[str, str | None] = {}  # of the entries seen in this run
+
+    @classmethod
+    def load(cls, out_dir: Path) -> _Manifest:
+        """The folder's manifest; empty when missing or not readable (everything renders)."""
+        try:
+            data = json.loads((out_dir / MANIFEST_NAME).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return cls({})
+        if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
+            return cls({})
+        figures = data.get("figures")
+        if not isinstance(figures, dict):
+            return cls({})
+        return cls({k: v for k, v in figures.items() if isinstance(v, dict)})
+
+    def current(self, entry: FigureEntry, out_dir: Path) -> FigureResult | None:
+        """The entry's result if its file is current, else None (it must be rendered)."""
+        digest = self.digests[entry.name] = entry_digest(entry)
+        known = self.figures.get(entry.name, {})
+        if digest is None or known.get("entry") != digest:
+            return None
+        path = out_dir / entry.file_name
+        if _file_digest(path) != known.get("sha256"):
+            return None  # missing, or changed by hand
+        return FigureResult(
+            name=entry.name, path=path, frame_count=int(known.get("frames", 0)),
+            size_bytes=path.stat().st_size, current=True,
+        )  # fmt: skip
+
+    def record(self, result: FigureResult) -> None:
+        """Note a rendered figure (a failed one is forgotten: it renders next time)."""
+        digest = self.digests.get(result.name)
+        if not result.ok or result.path is None or digest is None:
+            self.figures.pop(result.name, None)
+            return
+        self.figures[result.name] = {
+            "entry": digest,
+            "frames": result.frame_count,
+            "sha256": _file_digest(result.path),
+        }
+
+    def save(self, out_dir: Path) -> None:
+        from convgif.writers import atomic_path
+
+        data = {"format": MANIFEST_FORMAT, "figures": self.figures}
+        text = json.dumps(data, sort_keys=True, indent=1, ensure_ascii=True) + "\n"
+        path = out_dir / MANIFEST_NAME
+        if not path.exists() and not self.figures:
+            return  # nothing written: no manifest either
+        if path.exists() and path.read_text(encoding="utf-8", errors="replace") == text:
+            return  # unchanged: not touched
+        with atomic_path(path) as temporary:
+            temporary.write_text(text, encoding="utf-8")
 
 
 def _build_in_pool(
@@ -361,7 +524,10 @@ def _build_in_pool(
 ) -> Iterator[FigureResult]:
     # Largest figures first so the pool's tail is short.
     order = sorted(entries, key=_expected_cost, reverse=True)
-    pool = ProcessPoolExecutor(max_workers=min(jobs, len(entries)), initializer=_start_worker)
+    pool = ProcessPoolExecutor(
+        max_workers=min(jobs, len(entries)), mp_context=_pool_context(),
+        initializer=_start_worker,
+    )  # fmt: skip
     try:
         futures: dict[Future[FigureResult], FigureEntry] = {
             pool.submit(render_entry, entry, out_dir): entry for entry in order
@@ -378,6 +544,24 @@ def _build_in_pool(
             _stop_workers(pool)
         raise
     pool.shutdown(wait=True)
+
+
+def _pool_context() -> Any:
+    """Fork workers from this process with the renderer already imported, where fork is safe.
+
+    Importing matplotlib takes about 0.4 s; forked workers start with it (and
+    the writers, numpy, Pillow) loaded instead of each importing it again.
+    Objects made so far are frozen out of the garbage collector, so the
+    workers' collections do not touch (and copy) the parent's pages. Elsewhere
+    (macOS, Windows) the platform's default start method.
+    """
+    if sys.platform != "linux" or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    for module in ("convgif.api", "convgif.render", "convgif.writers"):
+        importlib.import_module(module)
+
+    gc.freeze()
+    return multiprocessing.get_context("fork")
 
 
 def _result(future: Future[FigureResult], entry: FigureEntry) -> FigureResult:
@@ -439,13 +623,27 @@ def _stop_signals_ignored() -> Iterator[None]:
                 signal.signal(signum, handler)
 
 
+# A figure that writes text each step (an equation, numbers, labels) costs about this
+# many times the drawing of its cells (glyphs are laid out and rasterised each frame).
+_TEXT_COST_FACTOR = 4
+
+
 def _expected_cost(entry: FigureEntry) -> int:
+    """Roughly how long an entry takes to render: steps × cells drawn, more with text."""
+    from convgif.api import RenderOptions
+
     if entry.error is not None:
         return 0
     if entry.stack is not None:
         stack = entry.stack_spec()
         sizes = (stack.input_size, *stack.output_sizes)
-        return stack.step_count * (sum(h * w for h, w in sizes) + 1)
+        # Every stack step writes its receptive field under the figure.
+        return _TEXT_COST_FACTOR * stack.step_count * (sum(h * w for h, w in sizes) + 1)
     spec = ConvSpec(**entry.spec)
+    options = RenderOptions(**entry.render)
     rows, cols = spec.grid_size
-    return spec.step_count * (rows * cols + 1)
+    cells = rows * cols * spec.in_channels + 1
+    if options.view != "window":
+        cells *= spec.step_count  # a matrix view draws a row or a column per step
+    texty = options.shows_numbers or options.labels or options.separable
+    return (_TEXT_COST_FACTOR if texty else 1) * spec.step_count * cells

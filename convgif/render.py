@@ -438,13 +438,32 @@ class Label(PathPatch):
     its cells do, and their ink is centred on the cell exactly.
     """
 
-    def __init__(self, mark: Text, path: MplPath, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        mark: Text,
+        path: MplPath,
+        ink_px: tuple[float, float, float, float] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(path, edgecolor="none", linewidth=0.0, antialiased=True, **kwargs)
         self.mark = mark
         self.text = mark.text
-        extents = path.get_extents()
+        self._ink_px = ink_px
+
+    @property
+    def box_px(self) -> tuple[float, float, float, float]:
+        """``(x0, y0, x1, y1)``: the ink's box in image pixels, with the clearance lines keep.
+
+        Worked out when first asked (only texts near a connector line are):
+        the box of a curved outline (:meth:`matplotlib.path.Path.get_extents`)
+        costs about 3 ms a text, more than drawing it.
+        """
+        if self._ink_px is None:
+            extents = self.get_path().get_extents()
+            self._ink_px = (extents.x0, extents.y0, extents.x1, extents.y1)
+        x0, y0, x1, y1 = self._ink_px
         pad = TEXT_CLEARANCE_PX
-        self.box_px = (extents.x0 - pad, extents.y0 - pad, extents.x1 + pad, extents.y1 + pad)
+        return (x0 - pad, y0 - pad, x1 + pad, y1 + pad)
 
     def get_text(self) -> str:
         """The string drawn (as :meth:`matplotlib.text.Text.get_text`)."""
@@ -465,6 +484,9 @@ def _wrap(text: str, width_px: float, measure: Callable[[str], float]) -> str:
     """Break each line of ``text`` at spaces so no line is wider than ``width_px``.
 
     A sum breaks before a ``+`` where it can, so each line starts with its sign.
+    Greedy: a line takes words while it fits. A line's width only grows as
+    words are added, so the first word that does not fit is found by halving
+    (a measure costs about a millisecond; an equation has dozens of words).
     """
     out: list[str] = []
     for line in text.split("\n"):
@@ -472,20 +494,31 @@ def _wrap(text: str, width_px: float, measure: Callable[[str], float]) -> str:
             out.append(line)
             continue
         words = line.split(" ")
-        current = ""
-        for word in words:
-            trial = word if not current else current + " " + word
-            if current and measure(trial) > width_px:
-                # Keep an operator with the term after it.
-                if current.endswith(("+", "=", "−")) and " " in current:
-                    head, op = current.rsplit(" ", 1)
-                    out.append(head)
-                    current = op + " " + word
+        current, start = "", 0
+        while start < len(words):
+            if not current:
+                current, start = words[start], start + 1
+                continue
+            # The first word (index) that does not fit after ``current``; len(words): none.
+            low, high = start, len(words)
+            while low < high:
+                middle = (low + high) // 2
+                if measure(" ".join([current, *words[start : middle + 1]])) > width_px:
+                    high = middle
                 else:
-                    out.append(current)
-                    current = "    " + word if out else word
+                    low = middle + 1
+            current = " ".join([current, *words[start:low]])
+            if low == len(words):
+                break
+            word, start = words[low], low + 1
+            # Keep an operator with the term after it.
+            if current.endswith(("+", "=", "−")) and " " in current:
+                head, op = current.rsplit(" ", 1)
+                out.append(head)
+                current = op + " " + word
             else:
-                current = trial
+                out.append(current)
+                current = "    " + word if out else word
         out.append(current)
     return "\n".join(out)
 
@@ -673,6 +706,22 @@ class Renderer:
             sizes[role] = size
         return sizes
 
+    def _placement(self, mark: Text) -> tuple[_Glyphs, float, float, float, tuple[float, float]]:
+        """A text mark's glyphs, font size (cells), the glyph point ``(u0, v0)`` put at
+        ``anchor`` (plane ``(row, col)``)."""
+        family = self.style.theme.font_family
+        glyphs = _glyphs(mark.text, family)
+        weight = mark.role == "weight"
+        size = self._font_sizes["weight" if weight else "value"]
+        r, c = mark.cell
+        if weight:
+            u0, v0 = glyphs.ink[2], 0.0
+            corner = 1.0 - WEIGHT_INSET_CELLS
+            return glyphs, size, u0, v0, (r + corner, c + corner)
+        digit = _glyphs("0", family).height
+        u0, v0 = (glyphs.ink[0] + glyphs.ink[2]) / 2.0, digit / 2.0
+        return glyphs, size, u0, v0, (r + 0.5, c + 0.5)
+
     def label_path(self, mark: Text) -> MplPath:
         """The outline of a text mark, in image pixels, on its grid's plane.
 
@@ -680,24 +729,33 @@ class Renderer:
         height of a digit vertically (so the numbers of a row share a
         baseline); a weight's ink ends at its cell's lower-right corner.
         """
-        family = self.style.theme.font_family
-        glyphs = _glyphs(mark.text, family)
-        weight = mark.role == "weight"
-        size = self._font_sizes["weight" if weight else "value"]
-        digit = _glyphs("0", family).height
+        glyphs, size, u0, v0, anchor = self._placement(mark)
         u, v = glyphs.vertices[:, 0], glyphs.vertices[:, 1]
-        r, c = mark.cell
-        if weight:
-            u0, v0 = glyphs.ink[2], 0.0
-            corner = 1.0 - WEIGHT_INSET_CELLS
-            anchor = (r + corner, c + corner)
-        else:
-            u0, v0 = (glyphs.ink[0] + glyphs.ink[2]) / 2.0, digit / 2.0
-            anchor = (r + 0.5, c + 0.5)
         rows = anchor[0] - (v - v0) * size  # the glyphs' y points up, rows go down
         cols = anchor[1] + (u - u0) * size
         pixels = self.layout.plane(mark.grid).points(np.column_stack([rows, cols]))
         return MplPath(pixels, glyphs.codes if len(glyphs.codes) else None)
+
+    def label_ink_px(self, mark: Text) -> tuple[float, float, float, float] | None:
+        """The ink box ``(x0, y0, x1, y1)`` of :meth:`label_path` in image pixels, or None.
+
+        Known without looking at the outline's curves when the plane is not
+        slanted (rows down, columns right): the glyphs' ink box, placed as
+        :meth:`label_path` places the glyphs. None on a slanted plane, or
+        for a text without ink.
+        """
+        plane = self.layout.plane(mark.grid)
+        upright = plane.row_px[0] == 0.0 and plane.col_px[1] == 0.0
+        if not (upright and plane.row_px[1] > 0.0 and plane.col_px[0] > 0.0):
+            return None
+        glyphs, size, u0, v0, anchor = self._placement(mark)
+        if not len(glyphs.vertices):
+            return None
+        x0, y0, x1, y1 = glyphs.ink
+        rows = [anchor[0] - (v - v0) * size for v in (y1, y0)]  # top, bottom
+        cols = [anchor[1] + (u - u0) * size for u in (x0, x1)]
+        (left, top), (right, bottom) = plane.points(np.column_stack([rows, cols]))
+        return (float(left), float(top), float(right), float(bottom))
 
 
 class _TextMeasure:
@@ -706,6 +764,8 @@ class _TextMeasure:
     def __init__(self, style: Style) -> None:
         self.style = style
         self.family = style.theme.font_family
+        self._artist: MplText | None = None
+        self._canvas: FigureCanvasAgg | None = None
 
     def _font(self, size_pt: float):  # type: ignore[no-untyped-def]
         font = get_font(findfont(_font_properties(self.family)))
@@ -727,13 +787,15 @@ class _TextMeasure:
     def size(self, text: str, size_pt: float) -> tuple[float, float]:
         """Width and height of a block of lines, as the figure draws it."""
         with _pinned_rc():
-            figure = MplFigure(figsize=(1, 1), dpi=self.style.dpi)
-            canvas = FigureCanvasAgg(figure)
-            artist = figure.text(
-                0, 0, text, ha="left", va="bottom", linespacing=LINE_SPACING,
-                family=self.family, size=self.style.points(size_pt),
-            )  # fmt: skip
-            box = artist.get_window_extent(renderer=canvas.get_renderer())
+            if self._artist is None:  # one figure for every text measured (~1 ms to make)
+                figure = MplFigure(figsize=(1, 1), dpi=self.style.dpi)
+                self._canvas = FigureCanvasAgg(figure)
+                self._artist = figure.text(
+                    0, 0, "", ha="left", va="bottom", linespacing=LINE_SPACING, family=self.family
+                )
+            self._artist.set_text(text)
+            self._artist.set_fontsize(self.style.points(size_pt))
+            box = self._artist.get_window_extent(renderer=self._canvas.get_renderer())
         return (box.width, box.height)
 
 
@@ -931,8 +993,8 @@ class _Scene:
 
     def _label(self, mark: Text, z: float) -> Label:
         label = Label(
-            mark, self.renderer.label_path(mark), facecolor=self._text_colour(mark),
-            zorder=self.band[mark.grid] + z,
+            mark, self.renderer.label_path(mark), self.renderer.label_ink_px(mark),
+            facecolor=self._text_colour(mark), zorder=self.band[mark.grid] + z,
         )  # fmt: skip
         self.surface.add(label)
         return label
@@ -1041,21 +1103,21 @@ class _Scene:
         for label in self._shown:
             label.set_visible(False)
         self._shown = []
-        text_boxes: list[tuple[float, float, float, float]] = []
+        texts: list[Label] = []  # every text shown at this step
         for (kind, _), marks in by_grid.items():
             if kind is Text:
                 for mark in marks:
                     label = self.mark_labels[mark]
                     label.set_visible(True)
                     self._shown.append(label)
-                    text_boxes.append(label.box_px)
+                    texts.append(label)
         for k, artists in enumerate(self.reveals):
             for artist in artists:
                 artist.set_visible(k <= index)
                 if k <= index and isinstance(artist, Label):
-                    text_boxes.append(artist.box_px)
-        text_boxes += [label.box_px for label in self.static_labels]
-        text_boxes += self._label_boxes()
+                    texts.append(artist)
+        texts += self.static_labels
+        text_boxes: list[tuple[float, float, float, float]] | None = None  # when a link needs them
         for name in self.shades:
             self._set_shade(self.shades[name], by_grid.get((Shade, name), []))
             outlines = by_grid.get((Outline, name), [])
@@ -1064,8 +1126,11 @@ class _Scene:
             segments = [
                 part for m in by_grid.get((Link, name), []) for part in _link_segments(layout, m)
             ]
-            if text_boxes and segments:
-                segments = clip_outside_boxes(segments, _near(text_boxes, segments))
+            if segments:
+                if text_boxes is None:
+                    text_boxes = [label.box_px for label in texts] + self._label_boxes()
+                if text_boxes:
+                    segments = clip_outside_boxes(segments, _near(text_boxes, segments))
             self.links[name].set_segments(segments)
             rings = by_grid.get((Ring, name), [])
             self.rings[name].set_verts(
@@ -1161,13 +1226,22 @@ class _Scene:
             _copy_box(self.background, self.pixels, self._draw(settled))
             self._baked.update(id(artist) for artist in settled)
         self._dirty = self._draw(
-            [a for a in self.moving if a.get_visible() and id(a) not in self._baked]
+            [
+                a
+                for a in self.moving
+                if a.get_visible() and id(a) not in self._baked and not _is_empty(a)
+            ]
         )
         return self.frame_view
 
     def _on_dynamic(self, artist: Artist) -> bool:
         band = math.floor(artist.get_zorder() / 10.0)
         return self.figure_description.grids[band].name in self.dynamic
+
+
+def _is_empty(artist: Artist) -> bool:
+    """A collection without paths: drawing it changes no pixel (skipped, it costs ~0.1 ms)."""
+    return isinstance(artist, Collection) and not len(artist.get_paths())
 
 
 def _link_segments(layout: Layout, mark: Link) -> list[Segment]:

@@ -12,6 +12,7 @@ from PIL import Image
 
 from convgif.cli import cli
 from convgif.gallery import (
+    MANIFEST_NAME,
     GalleryError,
     build_gallery,
     default_gallery_path,
@@ -178,7 +179,7 @@ def test_cli_gallery_list_and_only(tmp_path: Path) -> None:
         cli, ["gallery", "--only", "no_padding_no_strides", "--out", str(out), "--jobs", "1"]
     )
     assert result.exit_code == 0, result.output
-    assert [p.name for p in out.iterdir()] == ["no_padding_no_strides.gif"]
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST_NAME, "no_padding_no_strides.gif"]
     unknown = runner.invoke(cli, ["gallery", "--only", "nope", "--out", str(out)])
     assert unknown.exit_code == 2
     assert "--only" in unknown.output
@@ -187,3 +188,83 @@ def test_cli_gallery_list_and_only(tmp_path: Path) -> None:
 def test_default_gallery_path_is_in_templates() -> None:
     assert default_gallery_path().parent.name == "templates"
     assert default_gallery_path().exists()
+
+
+# -- the manifest: figures already current are not drawn again ---------------------------
+def _run(tmp_path: Path, toml: Path, *extra: str):  # type: ignore[no-untyped-def]
+    args = ["gallery", "--gallery", str(toml), "--out", str(tmp_path / "out"), "--jobs", "1"]
+    result = CliRunner().invoke(cli, [*args, *extra])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def _lines(result) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return dict(line.split(": ", 1) for line in result.output.splitlines() if ": " in line)
+
+
+def test_a_second_gallery_run_keeps_current_figures_and_the_same_bytes(tmp_path: Path) -> None:
+    toml = write_gallery(
+        tmp_path / "g.toml", [("a", "input_size = 3, kernel_size = 2"), ("b", "input_size = 4")]
+    )
+    out = tmp_path / "out"
+    first = _run(tmp_path, toml)
+    assert "current" not in first.output
+    files = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert MANIFEST_NAME in files
+    second = _run(tmp_path, toml)
+    assert all(line.endswith("(current)") for line in _lines(second).values())
+    assert "2 already current" in second.output
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == files  # manifest included
+    forced = _run(tmp_path, toml, "--force")
+    assert "current" not in forced.output
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == files
+
+
+def test_a_changed_entry_or_file_is_rendered_again(tmp_path: Path) -> None:
+    toml = write_gallery(
+        tmp_path / "g.toml", [("a", "input_size = 3, kernel_size = 2"), ("b", "input_size = 4")]
+    )
+    out = tmp_path / "out"
+    _run(tmp_path, toml)
+    write_gallery(toml, [("a", "input_size = 3, kernel_size = 2"), ("b", "input_size = 5")])
+    lines = _lines(_run(tmp_path, toml))
+    assert lines["a"].endswith("(current)") and not lines["b"].endswith("(current)")
+    with Image.open(out / "b.gif") as image:
+        assert image.n_frames == ConvSpec(input_size=5).step_count
+    (out / "a.gif").write_bytes(b"GIF89a changed by hand")
+    (out / "b.gif").unlink()
+    lines = _lines(_run(tmp_path, toml))
+    assert not lines["a"].endswith("(current)") and not lines["b"].endswith("(current)")
+    with Image.open(out / "a.gif") as image:
+        assert image.n_frames == ConvSpec(input_size=3, kernel_size=2).step_count
+
+
+def test_a_values_file_is_part_of_the_entry(tmp_path: Path) -> None:
+    values = tmp_path / "x.csv"
+    values.write_text("1,2,3\n4,5,6\n7,8,9\n", encoding="utf-8")
+    toml = tmp_path / "g.toml"
+    toml.write_text(
+        '[[figure]]\nname = "v"\nspec = { input_size = 3, kernel_size = 2 }\n'
+        'render = { input_values = "x.csv" }\n',
+        encoding="utf-8",
+    )
+    _run(tmp_path, toml)
+    assert _lines(_run(tmp_path, toml))["v"].endswith("(current)")
+    values.write_text("1,2,3\n4,5,6\n7,8,0\n", encoding="utf-8")
+    assert not _lines(_run(tmp_path, toml))["v"].endswith("(current)")
+
+
+def test_an_unreadable_manifest_renders_everything(tmp_path: Path) -> None:
+    toml = write_gallery(tmp_path / "g.toml", [("a", "input_size = 3, kernel_size = 2")])
+    out = tmp_path / "out"
+    out.mkdir()
+    for text in ("not json", "[]", '{"format": 1, "figures": []}', '{"format": 99}'):
+        (out / MANIFEST_NAME).write_text(text, encoding="utf-8")
+        assert not _lines(_run(tmp_path, toml))["a"].endswith("(current)")
+
+
+def test_a_run_that_writes_no_figure_writes_no_manifest(tmp_path: Path) -> None:
+    toml = write_gallery(tmp_path / "g.toml", [("bad", "input_size = 0")])
+    results = list(build_gallery(load_gallery(toml), tmp_path / "out", jobs=1, reuse=True))
+    assert not results[0].ok
+    assert list((tmp_path / "out").iterdir()) == []

@@ -270,7 +270,7 @@ def test_an_entry_of_the_wrong_shape_fails_alone_in_one_line(
     out = tmp_path / "out"
     result = invoke("gallery", "--gallery", str(path), "--out", str(out), "--jobs", "1")
     assert f"convgif: error: bad: {words}" in one_error_line(result, "bad: ", status=1)
-    assert [p.name for p in out.iterdir()] == ["good.gif"]
+    assert [p.name for p in out.glob("*.gif")] == ["good.gif"]
 
 
 def _float_options() -> list[tuple[str, str]]:

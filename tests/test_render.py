@@ -854,3 +854,45 @@ def test_no_connector_line_crosses_a_digit(spec: ConvSpec, seed: int, layout: st
             segment_meets_box(np.array(p0), np.array(p1), ink) for p0, p1 in uncut for ink in inks
         )
     assert crossed_uncut > 0
+
+
+def _greedy_wrap(text: str, width_px: float, measure) -> str:  # type: ignore[no-untyped-def]
+    """The reference: measure every word's trial line in turn (what ``_wrap`` must equal)."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        if "$" in line:
+            out.append(line)
+            continue
+        current = ""
+        for word in line.split(" "):
+            trial = word if not current else current + " " + word
+            if current and measure(trial) > width_px:
+                if current.endswith(("+", "=", "−")) and " " in current:
+                    head, op = current.rsplit(" ", 1)
+                    out.append(head)
+                    current = op + " " + word
+                else:
+                    out.append(current)
+                    current = "    " + word if out else word
+            else:
+                current = trial
+        out.append(current)
+    return "\n".join(out)
+
+
+def test_wrap_equals_word_by_word_greedy() -> None:
+    """Halving to the first word that does not fit breaks lines where a word-by-word
+    greedy fill does (seeded sweep; widths by character count and by the real font)."""
+    import random
+
+    rng = random.Random(16)
+    words = ["y₁,₂", "=", "+", "−", "3·0", "", "12", "(a", "b)", "receptive", "x₀..₄"]
+    font = render._TextMeasure(Style()).width(10.0)
+    for trial in range(400):
+        text = "\n".join(
+            " ".join(rng.choice(words) for _ in range(rng.randint(0, 18)))
+            for _ in range(rng.randint(1, 3))
+        )
+        measure = font if trial % 20 == 0 else (lambda s: 7.0 * len(s))
+        width = rng.uniform(0.0, 200.0)
+        assert render._wrap(text, width, measure) == _greedy_wrap(text, width, measure)
