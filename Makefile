@@ -21,8 +21,10 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup: $(STAMP)
 
+# GALLERY_FLAGS=--force redraws every figure, current or not (CI does, to check
+# that the committed GIFs are exactly what this code draws).
 gallery: $(STAMP)
-	$(BIN)/convgif gallery --out gallery
+	$(BIN)/convgif gallery --out gallery $(GALLERY_FLAGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -523,6 +523,30 @@ def _wrap(text: str, width_px: float, measure: Callable[[str], float]) -> str:
     return "\n".join(out)
 
 
+def _text_block(text: str, top_centre: tuple[float, float], size_px: float, family: str) -> MplPath:
+    """Lines of upright text as one glyph-outline path in image pixels.
+
+    Each line is centred on ``top_centre``'s ``x`` by its ink; lines are
+    :data:`LINE_SPACING` em apart, the first line's ascent at ``top_centre``'s ``y``.
+    """
+    x0, y0 = top_centre
+    ascent = _glyphs("Ay", family).ink[3]
+    vertices, codes = [], []
+    for k, line in enumerate(text.split("\n")):
+        glyphs = _glyphs(line.strip(), family)
+        if not len(glyphs.vertices):
+            continue
+        baseline = y0 + (ascent + k * LINE_SPACING) * size_px
+        centre = (glyphs.ink[0] + glyphs.ink[2]) / 2.0
+        xs = x0 + (glyphs.vertices[:, 0] - centre) * size_px
+        ys = baseline - glyphs.vertices[:, 1] * size_px  # glyphs' y points up
+        vertices.append(np.column_stack([xs, ys]))
+        codes.append(glyphs.codes)
+    if not vertices:
+        return MplPath(np.zeros((1, 2)), [MplPath.MOVETO])
+    return MplPath(np.concatenate(vertices), np.concatenate(codes))
+
+
 class Renderer:
     """Frames of one figure description in one style.
 
@@ -967,22 +991,29 @@ class _Scene:
                     **font,
                 )  # fmt: skip
                 self.grid_labels.append(label)
-        # Drawn with the moving artists: a full draw puts them over the
-        # connector lines that pass near them, and so must a blitted frame.
-        self.moving += self.grid_labels
         if renderer.caption_text and layout.caption_xy is not None:
             self.surface.text(
                 *layout.caption_xy, renderer.caption_text, ha="center", va="top",
                 linespacing=LINE_SPACING, color=_rgb(theme.text),
                 size=size(theme.caption_font_pt), zorder=_Z_WORDS, **font,
             )  # fmt: skip
-        self.equation = None
+        # The equation of each step as glyph outlines, made once and shown at
+        # its step: matplotlib's Text renders its glyphs anew every draw, which
+        # cost most of a numerical frame.
+        self.equations: list[PathPatch] = []
         if renderer.equations is not None and layout.equation_xy is not None:
-            self.equation = self.surface.text(
-                *layout.equation_xy, "", ha="center", va="top", linespacing=LINE_SPACING,
-                color=_rgb(theme.text), size=size(theme.equation_pt), zorder=_Z_WORDS, **font,
-            )  # fmt: skip
-            self.moving.append(self.equation)
+            size_px = renderer.style.points_to_px(theme.equation_pt)
+            paths: dict[str, MplPath] = {}
+            for text in renderer.equations:
+                if text not in paths:
+                    paths[text] = _text_block(text, layout.equation_xy, size_px, theme.font_family)
+                patch = PathPatch(
+                    paths[text], facecolor=_rgb(theme.text), edgecolor="none", linewidth=0.0,
+                    zorder=_Z_WORDS, visible=False,
+                )  # fmt: skip
+                self.surface.add(patch)
+                self.equations.append(patch)
+            self.moving += self.equations
 
     def _text_colour(self, mark: Text) -> tuple[float, float, float, float]:
         theme = self.theme
@@ -1139,10 +1170,8 @@ class _Scene:
             )  # fmt: skip
             if rings:
                 self.rings[name].set_edgecolors([self._ring_colour(m) for m in rings])
-        if self.equation is not None:
-            equations = self.renderer.equations
-            assert equations is not None
-            self.equation.set_text(equations[index])
+        for k, patch in enumerate(self.equations):
+            patch.set_visible(k == index)
 
     def _label_boxes(self) -> list[tuple[float, float, float, float]]:
         """The grids' labels' boxes in image pixels (lines are cut around them too)."""
