@@ -28,6 +28,7 @@ than the whole scene, and the pixel map it gave is kept exactly.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -48,7 +49,7 @@ from matplotlib.textpath import TextPath
 from matplotlib.transforms import Affine2D, Bbox, BboxTransformFrom, BboxTransformTo, Transform
 
 from convgif.errors import RenderError
-from convgif.figures.model import Figure, Grid, Link, Outline, Ring, Shade, Text
+from convgif.figures.model import FILLS, Figure, Grid, Link, Outline, Ring, Shade, Text
 from convgif.layout import (
     LAYOUTS,
     Layout,
@@ -828,7 +829,7 @@ LINE_SPACING = 1.4
 # static grid, then what a step reveals, then what moves.
 _Z_FILL, _Z_DASHED, _Z_SOLID, _Z_TEXT = 1.0, 2.0, 3.0, 4.0
 _Z_REVEAL, _Z_REVEAL_TEXT = 4.5, 4.6
-_Z_LINK, _Z_SHADE, _Z_OUTLINE, _Z_MARK_TEXT, _Z_RING = 5.0, 6.0, 6.5, 7.0, 8.0
+_Z_LINK, _Z_SHADE, _Z_MARK_TEXT, _Z_RING = 5.0, 6.0, 7.0, 8.0
 _Z_WORDS = 1e6  # the equation, labels and caption: over everything
 
 
@@ -1050,8 +1051,10 @@ class _Scene:
         """Per grid: the shaded cells, the outlines, the links into it, the rings."""
         theme, style = self.theme, self.renderer.style
         width = style.points(theme.line_width_pt)
+        self._widths = (width, style.points(theme.window_width_pt))
+        # Shaded cells and outlines of a grid share one collection (outlines
+        # last, unfilled): one artist to draw per grid and frame, not two.
         self.shades: dict[str, PolyCollection] = {}
-        self.outlines: dict[str, PolyCollection] = {}
         self.links: dict[str, LineCollection] = {}
         self.rings: dict[str, PolyCollection] = {}
         for grid in self.figure_description.grids:
@@ -1059,11 +1062,6 @@ class _Scene:
             self.shades[grid.name] = PolyCollection(
                 [], edgecolors=[_rgb(theme.line)], linewidths=width, joinstyle="miter",
                 zorder=z + _Z_SHADE,
-            )  # fmt: skip
-            self.outlines[grid.name] = PolyCollection(
-                [], facecolors="none", edgecolors=[_rgb(theme.line)],
-                linewidths=style.points(theme.window_width_pt), joinstyle="miter",
-                zorder=z + _Z_OUTLINE,
             )  # fmt: skip
             self.links[grid.name] = LineCollection(
                 [], colors=[_rgb(theme.connector)], capstyle="butt", zorder=z + _Z_LINK,
@@ -1073,7 +1071,7 @@ class _Scene:
                 [], facecolors="none", linewidths=style.points(theme.window_width_pt),
                 zorder=z + _Z_RING,
             )  # fmt: skip
-        for group in (self.shades, self.outlines, self.links, self.rings):
+        for group in (self.shades, self.links, self.rings):
             for artist in group.values():
                 self.surface.add(artist)
                 self.moving.append(artist)
@@ -1107,20 +1105,39 @@ class _Scene:
         self.surface.add(artist)
         return artist
 
-    def _set_shade(self, artist: PolyCollection, marks: list[Shade]) -> None:
-        if not marks:
+    def _set_shade(
+        self,
+        artist: PolyCollection,
+        marks: list[Shade],
+        outlines: list[Outline] = (),  # type: ignore[assignment]
+    ) -> None:
+        """Shaded cells (with borders), then unfilled outlines, in one collection."""
+        if not marks and not outlines:
             artist.set_verts([])
             return
-        theme = self.theme
-        plane = self.renderer.layout.plane(marks[0].grid)
-        grid = self.figure_description.grid(marks[0].grid)
+        name = (marks or outlines)[0].grid
+        plane = self.renderer.layout.plane(name)
+        grid = self.figure_description.grid(name)
         cells = [cell for mark in marks for cell in mark.cells]
-        artist.set_verts(plane.cells_corners(cells))
+        boxes = [plane.rect(*m.box) for m in outlines]
+        verts = plane.cells_corners(cells)
+        artist.set_verts([*verts, *boxes] if boxes else verts)
         # A shaded empty cell shows the (opaque) shaded background, which keeps
         # a transparent figure's window visible.
-        artist.set_facecolors(
-            [_rgb(theme.shaded(_fill_rgb(theme, grid.fill(cell)))) for cell in cells]
-        )
+        shaded = self._shaded_rgba
+        faces = [shaded[grid.fill(cell)] for cell in cells]
+        artist.set_facecolors(faces + [(0.0, 0.0, 0.0, 0.0)] * len(boxes))
+        if boxes:
+            width, window = self._widths
+            artist.set_linewidths([width] * len(cells) + [window] * len(boxes))
+        else:
+            artist.set_linewidths(self._widths[0])
+
+    @functools.cached_property
+    def _shaded_rgba(self) -> dict[str | None, tuple[float, float, float, float]]:
+        """Every fill role's colour under the shade (worked out once, not per cell and frame)."""
+        theme = self.theme
+        return {fill: _rgb(theme.shaded(_fill_rgb(theme, fill))) for fill in (None, *FILLS)}
 
     # -- moving --------------------------------------------------------------
     def set_step(self, index: int) -> None:
@@ -1150,10 +1167,10 @@ class _Scene:
         texts += self.static_labels
         text_boxes: list[tuple[float, float, float, float]] | None = None  # when a link needs them
         for name in self.shades:
-            self._set_shade(self.shades[name], by_grid.get((Shade, name), []))
-            outlines = by_grid.get((Outline, name), [])
             plane = layout.plane(name)
-            self.outlines[name].set_verts([plane.rect(*m.box) for m in outlines])
+            self._set_shade(
+                self.shades[name], by_grid.get((Shade, name), []), by_grid.get((Outline, name), [])
+            )
             segments = [
                 part for m in by_grid.get((Link, name), []) for part in _link_segments(layout, m)
             ]
