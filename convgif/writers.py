@@ -50,8 +50,8 @@ STILL_SUFFIXES: tuple[str, ...] = (".png", ".svg", ".pdf")
 VIDEO_SUFFIXES: tuple[str, ...] = (".mp4", ".webm")  # :func:`write_video`
 PLAYER_SUFFIXES: tuple[str, ...] = (".html",)  # :func:`convgif.player.write_player`
 
-MAX_PALETTE_COLOURS = 255
-MIN_FRAME_DIGITS = 3  # step_000.png: fixed-width names for LaTeX's animate package  # one GIF colour-table entry stays free for transparency
+MAX_PALETTE_COLOURS = 255  # one GIF colour-table entry stays free for transparency
+MIN_FRAME_DIGITS = 3  # step_000.png: fixed-width names for LaTeX's animate package
 MAX_NAME_BYTES = 255  # a file name (one path component) on Linux, macOS and Windows file systems
 
 
@@ -1174,9 +1174,7 @@ def write_frames(
         raise OutputError(f"--frames: directory {str(parent)!r} is not writable")
     if not stem or "/" in stem or os.sep in stem:
         raise ValueError(f"stem must be a plain file-name part, not {stem!r}")
-    width = (
-        max(MIN_FRAME_DIGITS, len(str(len(frames) - 1))) if hasattr(frames, "__len__") else 4
-    )
+    width = max(MIN_FRAME_DIGITS, len(str(len(frames) - 1))) if hasattr(frames, "__len__") else 4
     if hasattr(frames, "__len__"):  # refused before any frame is drawn
         _check_frame_names(target, [f"{stem}_{i:0{width}d}.png" for i in range(len(frames))])
     names: list[str] = []
@@ -1329,11 +1327,29 @@ def write_video(
             for frame in _even_frames(itertools.chain([first], iterator), first.shape, colour):
                 writer.append_data(frame)
                 count += 1
+        except BaseException:
+            # An error or an interrupt: ffmpeg is killed, not left to encode what it
+            # has (seconds), and must be gone before the file is removed.
+            _kill_encoder(writer)
+            raise
         finally:
-            # Also on an error: ffmpeg must be done with the file before it is removed
-            # (imageio's writer closes only on success, leaving ffmpeg to the collector).
+            # imageio's writer closes only on success, leaving ffmpeg to the collector.
             writer.close()
     return Written(target, count, target.stat().st_size)
+
+
+class _Abandoned(BaseException):
+    """Thrown into imageio-ffmpeg's frame writer: it kills ffmpeg on a BaseException."""
+
+
+def _kill_encoder(writer: Any) -> None:
+    """Stop a video writer's ffmpeg at once (imageio-ffmpeg's generator kills it when a
+    BaseException reaches it; a plain close would wait for it to finish encoding)."""
+    generator = getattr(writer, "_write_gen", None)
+    if generator is None:
+        return
+    with contextlib.suppress(BaseException):
+        generator.throw(_Abandoned())
 
 
 # --------------------------------------------------------------------------------------
