@@ -248,7 +248,7 @@ class RenderOptions:
             raise RenderError(
                 "--symbols: writes symbols instead of numbers; leave out --numbers and "
                 "the value options (--seed, --input-values, --kernel-values, "
-                "--padding-mode, --flip)"
+                "--padding-mode, --flip, --bias)"
             )
         if isinstance(self.bias, (bool, int, float, bytes)) or (
             isinstance(self.bias, str) and not self.bias.strip()
@@ -326,15 +326,39 @@ def step_count(spec: ConvSpec, view: str = "window", separable: bool = False) ->
     return spec.step_count
 
 
-def cell_count(spec: ConvSpec) -> int:
+def cell_count(spec: ConvSpec, view: str = "window", separable: bool = False) -> int:
     """The drawn grid's cells plus every step's window taps: the size of the figure's work.
 
     What ``convgif geometry --json`` lists (the grid, then each step's window),
-    and what bounds the memory and time of a figure's values and frames.
+    and what bounds the memory and time of a figure's values and frames. With
+    channels, the grid counts once per input channel and each step's taps once
+    per input channel it reads; a view adds its matrix's entries (``im2col``,
+    ``matrix``) or its steps' taps (``scatter``); a separable figure counts
+    both stages.
     """
+    if separable:
+        from convgif.figures.channels import separable_specs
+
+        return sum(cell_count(stage) for stage in separable_specs(spec))
     rows, cols = spec.grid_size
     kernel_rows, kernel_cols = spec.kernel_size
-    return rows * cols + spec.step_count * kernel_rows * kernel_cols
+    count = spec.in_channels * rows * cols + spec.step_count * _taps(spec)
+    if view in ("im2col", "matrix"):
+        from convgif.views import view_shape
+
+        matrix_rows, matrix_cols = view_shape(spec, view) or (0, 0)
+        count += matrix_rows * matrix_cols
+    elif view == "scatter":
+        # Each input cell's taps and the output cells they land on.
+        count += step_count(spec, view) * kernel_rows * kernel_cols * spec.out_channels_per_group
+    return count
+
+
+def _taps(spec: ConvSpec) -> int:
+    """Kernel taps one step reads: the window in each input channel it reads."""
+    kernel_rows, kernel_cols = spec.kernel_size
+    channels = spec.in_channels_per_group if spec.mode == "conv" else 1
+    return kernel_rows * kernel_cols * channels
 
 
 def check_frame_count(spec: ConvSpec, options: RenderOptions) -> None:
@@ -349,12 +373,22 @@ def check_frame_count(spec: ConvSpec, options: RenderOptions) -> None:
     if not isinstance(spec, ConvSpec):
         raise _not_a_spec(spec)
     _check_count(step_count(spec, options.view, options.separable), options, "spec")
-    cells = cell_count(spec)
+    cells = cell_count(spec, options.view, options.separable)
     if cells > options.max_cells:
         (rows, cols), (kh, kw) = spec.grid_size, spec.kernel_size
+        grid = f"its {rows}x{cols} drawn grid"
+        if spec.in_channels > 1:
+            grid += f" in {spec.in_channels} channels"
+        taps = f"{kh}x{kw} kernel taps"
+        if _taps(spec) > kh * kw:
+            taps += f" in {_taps(spec) // (kh * kw)} channels"
+        what = f"{grid}, and {taps} at each of its {spec.step_count} steps"
+        if options.separable:
+            what = "both stages' drawn grids and kernel taps"
+        elif options.view != "window":
+            what += f", and the {options.view} view's entries"
         raise RenderError(
-            f"--max-cells: this spec lists {cells} cells (its {rows}x{cols} drawn grid, and "
-            f"{kh}x{kw} kernel taps at each of its {spec.step_count} steps), more than the "
+            f"--max-cells: this spec lists {cells} cells ({what}), more than the "
             f"limit of {options.max_cells}; raise it with --max-cells {cells}"
         )
 
@@ -392,15 +426,26 @@ def _arguments(
     """Check the types of the public functions' arguments; the options and the path."""
     if not isinstance(spec, ConvSpec):
         raise _not_a_spec(spec)
+    options = _options_argument(options)
+    if path is None:
+        return options, None
+    return options, path_argument(path, argument)
+
+
+def _options_argument(options: object) -> RenderOptions:
+    """``options`` checked: RenderOptions, or None for the defaults."""
     if options is None:
-        options = RenderOptions()
+        return RenderOptions()
     if not isinstance(options, RenderOptions):
         hint = "; pass RenderOptions(**the_dict)" if isinstance(options, dict) else ""
         raise ArgumentTypeError(
             f"options: must be RenderOptions or None, got {type(options).__name__}{hint}"
         )
-    if path is None:
-        return options, None
+    return options
+
+
+def path_argument(path: object, argument: str) -> Path:
+    """``path`` as a Path, or an :class:`ArgumentTypeError` naming ``argument``."""
     try:
         text = os.fspath(path)  # type: ignore[call-overload]
     except TypeError:
@@ -410,7 +455,7 @@ def _arguments(
             f"{argument}: must be a str or os.PathLike path, got "
             f"{type(path).__name__} {excerpt(path)}"
         )
-    return options, Path(text)
+    return Path(text)
 
 
 def check_view(spec: ConvSpec, options: RenderOptions) -> None:
@@ -780,6 +825,34 @@ def check_stack_options(stack: StackSpec, options: RenderOptions) -> None:
             "the value options"
         )
     _check_count(stack.step_count, options, "stack")
+    check_stack_cells(stack, options.max_cells)
+
+
+def check_stack_cells(stack: StackSpec, max_cells: int) -> None:
+    """Refuse a stack whose steps list more than ``max_cells`` cells (``--max-cells``).
+
+    Raises
+    ------
+    RenderError
+        Naming the option and the value that would let it through.
+    """
+    cells = stack.cell_count
+    if cells > max_cells:
+        raise RenderError(
+            f"--max-cells: this stack lists up to {cells} cells (its layers' grids and "
+            f"kernel taps, and what each of its {stack.step_count} top cells depends on), "
+            f"more than the limit of {max_cells}; raise it with --max-cells {cells}"
+        )
+
+
+def _check_stack_argument(stack: object) -> None:
+    from convgif.stack import StackSpec
+
+    if not isinstance(stack, StackSpec):
+        raise ArgumentTypeError(
+            f"stack: must be a StackSpec, got {type(stack).__name__} {excerpt(stack)}; "
+            f"build one with StackSpec.parse(input_size, layers)"
+        )
 
 
 def _stack_builder(stack: StackSpec) -> Callable[[], Figure]:
@@ -800,8 +873,10 @@ def render_stack_to_file(
     :class:`convgif.stack.StackSpec`: one frame per top-layer cell.
     None as ``output``: :func:`default_stack_output`.
     """
-    options = options if options is not None else RenderOptions()
-    path = Path(output) if output is not None else default_stack_output(stack, options)
+    _check_stack_argument(stack)
+    options = _options_argument(options)
+    given = path_argument(output, "output") if output is not None else None
+    path = given if given is not None else default_stack_output(stack, options)
     return _write_figure(
         path, options, lambda: check_stack_options(stack, options), _stack_builder(stack)
     )
@@ -811,9 +886,13 @@ def render_stack_frames(
     stack: StackSpec, directory: str | Path, options: RenderOptions | None = None
 ) -> Written:
     """Write one PNG per step of a stack's figure into ``directory`` (as :func:`render_frames`)."""
-    options = options if options is not None else RenderOptions()
+    _check_stack_argument(stack)
+    options = _options_argument(options)
     return _write_frames(
-        directory, options, lambda: check_stack_options(stack, options), _stack_builder(stack)
+        path_argument(directory, "directory"),
+        options,
+        lambda: check_stack_options(stack, options),
+        _stack_builder(stack),
     )
 
 

@@ -366,7 +366,9 @@ def _sizes_from_values(options: dict[str, Any]) -> None:
             continue
         from convgif.values import parse_values
 
-        shape = parse_values(source, "--" + values_key.replace("_", "-")).shape
+        # Channels (3-D input, 4-D weight) end in the plane's height and width too.
+        option = "--" + values_key.replace("_", "-")
+        shape = parse_values(source, option, ndims=(2, 3, 4)).shape
         options[size_key] = f"{shape[-2]}x{shape[-1]}"
 
 
@@ -617,6 +619,10 @@ def geometry(as_json: bool, **options: Any) -> None:
 
         check_view(spec, settings.view, settings.padding_mode)
     check_frame_count(spec, settings)
+    if settings.view != "window":
+        from convgif.views import check_json_size
+
+        check_json_size(spec, settings.view)  # before anything is printed or built
     layout = Geometry(spec)
     values = figure_values(spec, settings)
     if as_json:
@@ -849,6 +855,7 @@ def gallery(
 )
 @figure_options
 @max_frames_option
+@max_cells_option
 def stack(
     input_size: str,
     layers: tuple[str, ...],
@@ -858,6 +865,7 @@ def stack(
     fps: float | None,
     duration_ms: int,
     max_frames: int,
+    max_cells: int,
     **options: Any,
 ) -> None:
     """Print or draw a stack of layers' sizes and receptive fields.
@@ -865,7 +873,12 @@ def stack(
     Without -o, --frames or --step: the table (with --json, every step). With
     one of them: the figure, one frame per top-layer cell.
     """
-    from convgif.api import RenderOptions, render_stack_frames, render_stack_to_file
+    from convgif.api import (
+        RenderOptions,
+        check_stack_cells,
+        render_stack_frames,
+        render_stack_to_file,
+    )
     from convgif.errors import RenderError
     from convgif.stack import StackGeometry, StackSpec
 
@@ -877,7 +890,9 @@ def stack(
             raise click.UsageError("--json prints the steps; leave it out to draw (-o, --frames)")
         if frames_dir is not None and output is not None:
             raise click.UsageError("--frames and --output are mutually exclusive; give one")
-        settings = RenderOptions(duration_ms=duration_ms, max_frames=max_frames, **options)
+        settings = RenderOptions(
+            duration_ms=duration_ms, max_frames=max_frames, max_cells=max_cells, **options
+        )
         if frames_dir is not None:
             written = render_stack_frames(spec, frames_dir, settings)
         else:
@@ -893,6 +908,7 @@ def stack(
             f"--max-frames: this stack has {spec.step_count} steps (top-layer cells), more "
             f"than the limit of {max_frames}; raise it with --max-frames {spec.step_count}"
         )
+    check_stack_cells(spec, max_cells)
     click.echo(json.dumps(StackGeometry(spec).to_dict(), separators=(",", ":")))
 
 

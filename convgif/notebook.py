@@ -15,15 +15,18 @@ import dataclasses
 import difflib
 import os
 from functools import cached_property
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from convgif.api import (
     RenderOptions,
     _renderer,
+    check_drawable,
     check_frame_count,
+    check_view,
+    path_argument,
     player_arguments,
     render_to_file,
+    step_count,
 )
 from convgif.geometry import Geometry
 from convgif.spec import ConvSpec
@@ -72,6 +75,9 @@ class Animation:
     """
 
     def __init__(self, spec: ConvSpec, options: RenderOptions) -> None:
+        # The command line's checks, in its order: what cannot be drawn, the view, the size.
+        check_drawable(spec, options)
+        check_view(spec, options)
         check_frame_count(spec, options)
         self.spec = spec
         self.options = options
@@ -90,7 +96,9 @@ class Animation:
     @property
     def frame_count(self) -> int:
         """Frames drawn: one per step, or one with ``step``."""
-        return 1 if self.options.step is not None else self.spec.step_count
+        if self.options.step is not None:
+            return 1
+        return step_count(self.spec, self.options.view, self.options.separable)
 
     def frames(self) -> list[np.ndarray]:
         """Every frame, ``HxWx4`` RGBA ``uint8`` arrays (just the step's, with ``step``)."""
@@ -103,7 +111,7 @@ class Animation:
 
         The bytes are those of the command line with the same options.
         """
-        return render_to_file(self.spec, Path(path), self.options)
+        return render_to_file(self.spec, path_argument(path, "path"), self.options)
 
     def _repr_html_(self) -> str:
         """The HTML player (Jupyter shows it inline)."""

@@ -68,9 +68,13 @@ def _files(arguments: list[str], folder: Path) -> list[Path]:
 
 
 def _middle_step(context: click.Context) -> int:
+    """The middle step of the figure: of its view (scatter steps through the input)."""
+    from convgif.api import step_count
     from convgif.cli import build_spec
 
-    return build_spec(dict(context.params)).step_count // 2
+    params = dict(context.params)
+    spec = build_spec(params)
+    return step_count(spec, params["view"], params["separable"]) // 2
 
 
 class ConvgifDirective(SphinxDirective):
@@ -91,6 +95,8 @@ class ConvgifDirective(SphinxDirective):
             arguments = shlex.split(self.arguments[0] if self.arguments else "")
         except ValueError as error:
             raise self.error(f"convgif: cannot read the options: {error}") from None
+        if {"-h", "--help"} & set(arguments):  # refused before click prints the help
+            raise self.error("convgif: --help has no place in a document")
         try:
             context = _parse(arguments)
         except click.exceptions.Exit:

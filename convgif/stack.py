@@ -35,14 +35,23 @@ Example
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 from convgif.errors import ConvgifError
 from convgif.geometry import Cell, Geometry
-from convgif.spec import DEFAULTS, ConvSpec, Pair, SpecError, _show, parse_pair
+from convgif.inputs import excerpt
+from convgif.spec import (
+    DEFAULTS,
+    ArgumentTypeError,
+    ConvSpec,
+    Pair,
+    SpecError,
+    _show,
+    parse_pair,
+)
 
 # The per-layer options, as written in a --layer SPEC (the command line's names).
 LAYER_KEYS = ("kernel-size", "stride", "dilation", "padding", "mode")
@@ -75,6 +84,16 @@ def _tokens(text: str) -> list[str]:
         else:
             tokens.append(word)
     return tokens
+
+
+def _layer_list(layers: object, kind: str) -> tuple[Any, ...]:
+    """``layers`` as a tuple: any iterable but text, bytes or a single number."""
+    if isinstance(layers, (str, bytes, bytearray, Mapping)) or not isinstance(layers, Iterable):
+        raise ArgumentTypeError(
+            f"layers: must be a list of {kind}, one per layer, got "
+            f"{type(layers).__name__} {excerpt(layers)}"
+        )
+    return tuple(layers)
 
 
 def parse_layer(layer: str | Mapping[str, object], number: int) -> dict[str, object]:
@@ -143,7 +162,7 @@ class StackSpec:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "input_size", parse_pair(self.input_size, "input_size"))
-        object.__setattr__(self, "layers", tuple(self.layers))
+        object.__setattr__(self, "layers", _layer_list(self.layers, "ConvSpec objects"))
         if not self.layers:
             raise StackError("--layer: a stack needs at least one layer")
         size = self.input_size
@@ -182,6 +201,7 @@ class StackSpec:
         size = parse_pair(input_size, "input_size")
         if isinstance(layers, (str, Mapping)):
             layers = [layers]
+        layers = _layer_list(layers, "SPEC strings or mappings")
         specs = []
         below = size
         for number, layer in enumerate(layers, 1):
@@ -212,6 +232,34 @@ class StackSpec:
         """Number of steps (frames): one per top-layer cell."""
         h, w = self.output_size
         return h * w
+
+    @property
+    def cell_count(self) -> int:
+        """The cells the stack's steps list: what bounds its JSON and its figure.
+
+        Every layer's drawn grid and its steps' kernel taps (each layer's own
+        geometry), plus, per top cell, an upper bound of the cells it depends
+        on in every layer and of their links' reads: the span of a cell's
+        dependencies, from the top down, is ``(span − 1)·s + d·(k − 1) + 1`` in
+        the layer below, at most that layer's size.
+        """
+        total = 0
+        for layer in self.layers:
+            (rows, cols), (kh, kw) = layer.grid_size, layer.kernel_size
+            total += rows * cols + layer.step_count * kh * kw
+        span = (1, 1)
+        per_step = 0
+        for layer in reversed(self.layers):
+            (kh, kw), (oh, ow) = layer.kernel_size, layer.output_size
+            per_step += min(span[0], oh) * min(span[1], ow) * (1 + kh * kw)
+            span = (
+                min((span[0] - 1) * layer.stride[0] + layer.dilation[0] * (kh - 1) + 1,
+                    layer.input_size[0]),
+                min((span[1] - 1) * layer.stride[1] + layer.dilation[1] * (kw - 1) + 1,
+                    layer.input_size[1]),
+            )  # fmt: skip
+        per_step += span[0] * span[1]  # the sources in the input
+        return total + self.step_count * per_step
 
     # -- receptive field (Araujo et al.) -------------------------------------
     @cached_property

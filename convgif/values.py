@@ -63,6 +63,9 @@ _JSON_DECIMALS = 6
 _MINUS = "\N{MINUS SIGN}"
 # Below this size a float is summation noise (0.1 + 0.2 - 0.3) and prints as 0.
 _NOISE = 1e-9
+# From here on a number is written in scientific notation (``1.5e12``): its digits
+# would otherwise run to 309 characters, and the figure as wide (a cell, an equation).
+_SCIENTIFIC_FROM = 1e9
 _NPY_SIGNATURE = b"\x93NUMPY"
 
 
@@ -255,7 +258,7 @@ def _parse_plane(text: str, option: str, where: str) -> np.ndarray:
     # Rows end at ';' or a newline; a trailing separator is allowed.
     rows = [row for row in re.split(r"[;\n]", text) if row.strip()]
     if not rows and where:
-        raise _fail(option, f"no values in {where}")
+        raise _fail(option, f"no values in {where.rstrip(', ')}")
     return _parse_rows([(f"{where}row {n}", row) for n, row in enumerate(rows, start=1)], option)
 
 
@@ -826,7 +829,8 @@ def format_value(x: float, decimals: int = 2) -> str:
     Integral values print as ints (``"3"``), others rounded to ``decimals``
     decimals with trailing zeros dropped (``"1.5"``, ``"1.33"``); smaller
     values that would round to 0 keep one significant digit (``"0.004"``),
-    except float noise under 1e-9, which is ``"0"``. NaN (max-pooling
+    except float noise under 1e-9, which is ``"0"``; a billion and more is
+    scientific (``"1.5e12"``), so no text is longer than a few characters. NaN (max-pooling
     padding, not a candidate) is ``""``; infinities (a max-pooling window
     over padding only) are ``"−∞"`` / ``"∞"``. Negative numbers use the
     minus sign ``−``.
@@ -841,6 +845,11 @@ def format_value(x: float, decimals: int = 2) -> str:
     rounded = round(size, decimals)
     if size < _NOISE:
         return "0"
+    if rounded >= _SCIENTIFIC_FROM:
+        mantissa, exponent = f"{size:.{decimals}e}".split("e")
+        if "." in mantissa:
+            mantissa = mantissa.rstrip("0").rstrip(".")
+        return sign + f"{mantissa}e{int(exponent)}"
     if rounded == 0:
         text = f"{size:.1g}"
     elif rounded == int(rounded):

@@ -1327,11 +1327,29 @@ def write_video(
             for frame in _even_frames(itertools.chain([first], iterator), first.shape, colour):
                 writer.append_data(frame)
                 count += 1
+        except BaseException:
+            # An error or an interrupt: ffmpeg is killed, not left to encode what it
+            # has (seconds), and must be gone before the file is removed.
+            _kill_encoder(writer)
+            raise
         finally:
-            # Also on an error: ffmpeg must be done with the file before it is removed
-            # (imageio's writer closes only on success, leaving ffmpeg to the collector).
+            # imageio's writer closes only on success, leaving ffmpeg to the collector.
             writer.close()
     return Written(target, count, target.stat().st_size)
+
+
+class _Abandoned(BaseException):
+    """Thrown into imageio-ffmpeg's frame writer: it kills ffmpeg on a BaseException."""
+
+
+def _kill_encoder(writer: Any) -> None:
+    """Stop a video writer's ffmpeg at once (imageio-ffmpeg's generator kills it when a
+    BaseException reaches it; a plain close would wait for it to finish encoding)."""
+    generator = getattr(writer, "_write_gen", None)
+    if generator is None:
+        return
+    with contextlib.suppress(BaseException):
+        generator.throw(_Abandoned())
 
 
 # --------------------------------------------------------------------------------------
