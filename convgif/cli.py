@@ -13,7 +13,6 @@ import json
 import math
 import signal
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -33,15 +32,10 @@ from convgif.api import (
     VIEWS,
 )
 from convgif.errors import ConvgifError
+from convgif.interrupts import stop_signals_handled
 from convgif.spec import DEFAULTS, MODES, ConvSpec, SpecError, option_name, parse_count
 
 F = Callable[..., Any]
-
-# Signals that end a run as Ctrl-C does: the exception unwinds, so temporary
-# files are removed and worker processes stopped; the exit status is 128 + signal.
-STOP_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
-)
 
 
 class Stopped(KeyboardInterrupt):
@@ -60,12 +54,9 @@ class Stopped(KeyboardInterrupt):
 REPEATED_STOP_IGNORED_S = 1.0
 
 
-@contextlib.contextmanager
-def _stop_signals_raise() -> Iterator[None]:
-    """While inside, the stop signals raise :class:`Stopped` (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+def _stop_signals_raise() -> contextlib.AbstractContextManager[None]:
+    """While inside, the stop signals raise :class:`Stopped`, which unwinds as Ctrl-C does:
+    temporary files are removed and worker processes stopped (exit status 128 + signal)."""
     stopping_since: float | None = None
 
     def stop(signum: int, frame: object) -> None:
@@ -76,13 +67,7 @@ def _stop_signals_raise() -> Iterator[None]:
         stopping_since = now
         raise Stopped(signum)
 
-    previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            if handler is not None:  # None: not set from Python, cannot be put back
-                signal.signal(signum, handler)
+    return stop_signals_handled(stop)
 
 
 class ConvgifGroup(click.Group):

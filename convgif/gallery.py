@@ -19,7 +19,6 @@ import multiprocessing
 import os
 import signal
 import sys
-import threading
 import time
 import tomllib
 from collections.abc import Iterator, Sequence
@@ -31,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from convgif.errors import ConvgifError
 from convgif.inputs import MAX_TEXT_BYTES, excerpt, is_inside, read_text, shown, shown_path
+from convgif.interrupts import STOP_SIGNALS, stop_signals_handled
 from convgif.spec import ConvSpec
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -44,10 +44,6 @@ _TOP_KEYS = ("defaults", "figure")
 _ENTRY_KEYS = frozenset({"name", "caption", "spec", "stack", "render"})
 # Render options that may name a file: resolved relative to the gallery's folder.
 _PATH_KEYS = ("input_values", "kernel_values", "theme")
-# Signals that stop a worker; the parent stops the workers on these and on Ctrl-C.
-_STOP_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
-)
 _STOP_GRACE_S = 2.0  # then a worker that has not exited is killed
 # What a gallery folder remembers of its figures (see :func:`build_gallery`'s ``reuse``).
 MANIFEST_NAME = ".convgif-manifest.json"
@@ -584,7 +580,7 @@ def _start_worker() -> None:
         remove_temporaries()
         os._exit(128 + signum)
 
-    for signum in _STOP_SIGNALS:
+    for signum in STOP_SIGNALS:  # the workers stop on these; the parent on these and Ctrl-C
         signal.signal(signum, stop)
 
 
@@ -608,19 +604,9 @@ def _ignore(signum: int, frame: object) -> None:
     """Do nothing (SIG_IGN would report a signal caught just before as a race condition)."""
 
 
-@contextlib.contextmanager
-def _stop_signals_ignored() -> Iterator[None]:
+def _stop_signals_ignored() -> contextlib.AbstractContextManager[None]:
     """Ignore a second Ctrl-C (or SIGTERM, SIGHUP) while the workers are being stopped."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {signum: signal.signal(signum, _ignore) for signum in _STOP_SIGNALS}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            if handler is not None:  # None: not set from Python, cannot be put back
-                signal.signal(signum, handler)
+    return stop_signals_handled(_ignore)
 
 
 # A figure that writes text each step (an equation, numbers, labels) costs about this

@@ -1094,6 +1094,11 @@ class _Scene:
                 artists.append(artist)
                 self.moving.append(artist)
             self.reveals.append(artists)
+        self._revealed_upto = -1  # reveals shown are those of steps 0..this
+        # Per step, the revealed texts (lines are cut around them from that step on).
+        self._revealed_labels = [
+            [a for a in artists if isinstance(a, Label)] for artists in self.reveals
+        ]
 
     def _shade_artist(self, mark: Shade, z: float) -> PolyCollection:
         artist = PolyCollection(
@@ -1159,12 +1164,14 @@ class _Scene:
                     label.set_visible(True)
                     self._shown.append(label)
                     texts.append(label)
-        for k, artists in enumerate(self.reveals):
-            for artist in artists:
+        # Reveals change only between the last step set and this one (all of
+        # them when going back), not over every step each frame.
+        upto = self._revealed_upto
+        changed = range(len(self.reveals)) if index < upto else range(upto + 1, index + 1)
+        for k in changed:
+            for artist in self.reveals[k]:
                 artist.set_visible(k <= index)
-                if k <= index and isinstance(artist, Label):
-                    texts.append(artist)
-        texts += self.static_labels
+        self._revealed_upto = index
         text_boxes: list[tuple[float, float, float, float]] | None = None  # when a link needs them
         for name in self.shades:
             plane = layout.plane(name)
@@ -1176,7 +1183,9 @@ class _Scene:
             ]
             if segments:
                 if text_boxes is None:
-                    text_boxes = [label.box_px for label in texts] + self._label_boxes()
+                    revealed = [a for step in self._revealed_labels[: index + 1] for a in step]
+                    visible = [*texts, *revealed, *self.static_labels]
+                    text_boxes = [label.box_px for label in visible] + self._label_boxes()
                 if text_boxes:
                     segments = clip_outside_boxes(segments, _near(text_boxes, segments))
             self.links[name].set_segments(segments)

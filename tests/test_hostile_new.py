@@ -20,33 +20,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner, Result
+from test_hostile import SMALL, invoke, one_error_line
 
 import convgif
 from convgif.api import RenderOptions, cell_count, render_stack_frames, render_stack_to_file
-from convgif.cli import cli
 from convgif.errors import ConvgifError
 from convgif.geometry import Geometry
 from convgif.spec import ArgumentTypeError, ConvSpec
 from convgif.stack import StackGeometry, StackSpec
 from convgif.values import format_value
-
-SMALL = ["--input-size", "3", "--kernel-size", "2"]  # 4 steps
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args))
-
-
-def one_error_line(result: Result, start: str, status: int = 2) -> str:
-    """The single stderr line of a refused command, checked."""
-    assert result.exit_code == status, (result.exit_code, result.output)
-    assert "Traceback" not in result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith(f"convgif: error: {start}"), lines[0]
-    return lines[0]
-
 
 # -- 1. unbounded: channels, views and stacks count in --max-cells --------------------------
 
