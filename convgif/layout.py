@@ -529,6 +529,13 @@ def clip_outside_boxes(
 ) -> list[Segment]:
     """The parts of segments outside every box ``(x0, y0, x1, y1)`` (texts lines must not cross)."""
     for x0, y0, x1, y1 in boxes:
-        edges = _inward_edges(np.array([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], dtype=float))
-        segments = [part for s in segments for part in _clip_outside(*s, edges)]
+        # The box's sides, each with its inward normal (as _inward_edges gives them).
+        edges = ((x0, y0, 0.0, 1.0), (x1, y0, -1.0, 0.0), (x1, y1, 0.0, -1.0), (x0, y1, 1.0, 0.0))
+        kept: list[Segment] = []
+        for (ax, ay), (bx, by) in segments:
+            if max(ax, bx) < x0 or min(ax, bx) > x1 or max(ay, by) < y0 or min(ay, by) > y1:
+                kept.append(((ax, ay), (bx, by)))  # clear of the box: nothing to cut
+            else:
+                kept += _clip_outside((ax, ay), (bx, by), edges)
+        segments = kept
     return segments

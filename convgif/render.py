@@ -37,16 +37,24 @@ from typing import Any, TypeVar
 
 import matplotlib
 import numpy as np
-from matplotlib.artist import Artist
+from matplotlib.artist import Artist, allow_rasterization
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import Collection, LineCollection, PolyCollection
 from matplotlib.figure import Figure as MplFigure
-from matplotlib.font_manager import FontProperties, findfont, get_font
+from matplotlib.font_manager import FontProperties, findfont
+from matplotlib.ft2font import FT2Font, Kerning, LoadFlags
 from matplotlib.patches import Patch, PathPatch, Polygon
 from matplotlib.path import Path as MplPath
 from matplotlib.text import Text as MplText
 from matplotlib.textpath import TextPath
-from matplotlib.transforms import Affine2D, Bbox, BboxTransformFrom, BboxTransformTo, Transform
+from matplotlib.transforms import (
+    Affine2D,
+    Bbox,
+    BboxTransformFrom,
+    BboxTransformTo,
+    IdentityTransform,
+    Transform,
+)
 
 from convgif.errors import RenderError
 from convgif.figures.model import FILLS, Figure, Grid, Link, Outline, Ring, Shade, Text
@@ -419,17 +427,194 @@ def _font_properties(family: str) -> FontProperties:
     )
 
 
+def _outline_ink(vertices: np.ndarray, codes: np.ndarray) -> tuple[float, float, float, float]:
+    """``(x0, y0, x1, y1)``: the exact box of an outline made of lines and quadratic curves.
+
+    What :meth:`matplotlib.path.Path.get_extents` returns, worked out with
+    array arithmetic: that method walks the curves one by one and costs about
+    a millisecond a glyph, which made measuring texts most of a figure's set-up.
+    A quadratic curve's box is its end points' and, on each axis, its value at
+    ``t = (p0 - p1) / (p0 - 2 p1 + p2)`` when that ``t`` lies in (0, 1).
+    Outlines with cubic curves (glyph outlines have none) are left to matplotlib.
+    """
+    if np.any(codes == MplPath.CURVE4):
+        box = MplPath(vertices, codes).get_extents()
+        return (box.x0, box.y0, box.x1, box.y1)
+    quadratic = codes == MplPath.CURVE3
+    index = np.arange(len(codes))
+    # A run of CURVE3 codes is (control, end) pairs: a control sits an even
+    # distance from its run's start.
+    starts = quadratic & ~np.r_[False, quadratic[:-1]]
+    run_start = np.maximum.accumulate(np.where(starts, index, 0))
+    control = quadratic & ((index - run_start) % 2 == 0)
+    on_curve = (codes == MplPath.MOVETO) | (codes == MplPath.LINETO) | (quadratic & ~control)
+    lows = [vertices[on_curve].min(axis=0)] if on_curve.any() else []
+    highs = [vertices[on_curve].max(axis=0)] if on_curve.any() else []
+    at = np.flatnonzero(control)
+    if len(at):
+        p0, p1, p2 = vertices[at - 1], vertices[at], vertices[at + 1]
+        denominator = p0 - 2.0 * p1 + p2
+        safe = np.where(denominator != 0.0, denominator, 1.0)
+        t = np.where(denominator != 0.0, (p0 - p1) / safe, -1.0)
+        inside = (t > 0.0) & (t < 1.0)
+        value = (1.0 - t) ** 2 * p0 + 2.0 * t * (1.0 - t) * p1 + t**2 * p2
+        lows.append(np.where(inside, value, np.inf).min(axis=0))
+        highs.append(np.where(inside, value, -np.inf).max(axis=0))
+    if not lows:
+        return (0.0, 0.0, 0.0, 0.0)
+    low, high = np.min(lows, axis=0), np.max(highs, axis=0)
+    return (float(low[0]), float(low[1]), float(high[0]), float(high[1]))
+
+
+# Strings are laid out here, character by character (each glyph's advance
+# width, then the font's kerning with the next), from outlines read once per
+# character: TextPath lays out every string anew with its shaping engine,
+# about 3 ms a string, and a figure with numbers writes hundreds of them.
+_EM_PX = 100.0  # the size glyph outlines are read at, as TextPath does
+
+
+@lru_cache(maxsize=8)
+def _face(family: str) -> FT2Font:
+    """The family's font file, opened for convgif alone: nothing else changes its size."""
+    font = FT2Font(findfont(_font_properties(family)))
+    font.set_size(_EM_PX, 72)
+    return font
+
+
+@dataclass(frozen=True)
+class _Char:
+    """One character's glyph at a font size of 1 (em units, ``y`` up)."""
+
+    index: int  # the glyph's index in the font (for kerning)
+    vertices: np.ndarray
+    codes: np.ndarray
+    advance: float
+    ink: tuple[float, float, float, float] | None  # None: no ink (a space)
+
+
+@lru_cache(maxsize=4096)
+def _char(character: str, family: str) -> _Char | None:
+    """``character``'s glyph; None when the font has none (TextPath then falls back)."""
+    font = _face(family)
+    index = font.get_char_index(ord(character))
+    if index == 0:
+        return None
+    glyph = font.load_glyph(index, flags=LoadFlags.NO_HINTING)
+    vertices, codes = font.get_path()
+    vertices = np.asarray(vertices, dtype=float).reshape(-1, 2) / _EM_PX
+    codes = np.asarray(codes, dtype=np.uint8)
+    ink = _outline_ink(vertices, codes) if len(codes) else None
+    return _Char(index, vertices, codes, glyph.linearHoriAdvance / 65536.0 / _EM_PX, ink)
+
+
+@lru_cache(maxsize=65536)
+def _kerning(left: int, right: int, family: str) -> float:
+    return _face(family).get_kerning(left, right, Kerning.DEFAULT) / 64.0 / _EM_PX
+
+
+def _laid_out(text: str, family: str) -> list[tuple[_Char, float]] | None:
+    """Each character of one line of plain text with its ``x`` (em); None for
+    mathematics or a character the font lacks."""
+    if "$" in text or "\n" in text:
+        return None
+    placed: list[tuple[_Char, float]] = []
+    x, previous = 0.0, None
+    for character in text:
+        glyph = _char(character, family)
+        if glyph is None:
+            return None
+        if previous is not None:
+            x += _kerning(previous, glyph.index, family)
+        placed.append((glyph, x))
+        x += glyph.advance
+        previous = glyph.index
+    return placed
+
+
+def _ink_of(placed: list[tuple[_Char, float]]) -> tuple[float, float, float, float]:
+    boxes = [(g.ink, x) for g, x in placed if g.ink is not None]
+    if not boxes:
+        return (0.0, 0.0, 0.0, 0.0)
+    return (
+        min(ink[0] + x for ink, x in boxes),
+        min(ink[1] for ink, _ in boxes),
+        max(ink[2] + x for ink, x in boxes),
+        max(ink[3] for ink, _ in boxes),
+    )
+
+
+def _ink_width(text: str, family: str) -> float:
+    """The width of a line's ink in em, without building its outline."""
+    placed = _laid_out(text, family)
+    if placed is None:
+        return _glyphs(text, family).width
+    ink = _ink_of(placed)
+    return ink[2] - ink[0]
+
+
 @lru_cache(maxsize=8192)
 def _glyphs(text: str, family: str) -> _Glyphs:
-    path = TextPath((0.0, 0.0), text, size=1.0, prop=_font_properties(family))
-    vertices = np.asarray(path.vertices, dtype=float)
-    codes = np.asarray(path.codes if path.codes is not None else [], dtype=np.uint8)
-    if len(vertices):
-        box = path.get_extents()
-        ink = (box.x0, box.y0, box.x1, box.y1)
-    else:
-        ink = (0.0, 0.0, 0.0, 0.0)
-    return _Glyphs(vertices, codes, ink)
+    placed = _laid_out(text, family)
+    if placed is None:
+        path = TextPath((0.0, 0.0), text, size=1.0, prop=_font_properties(family))
+        vertices = np.asarray(path.vertices, dtype=float)
+        codes = np.asarray(path.codes if path.codes is not None else [], dtype=np.uint8)
+        ink = _outline_ink(vertices, codes) if len(vertices) else (0.0, 0.0, 0.0, 0.0)
+        return _Glyphs(vertices, codes, ink)
+    inked = [(g, x) for g, x in placed if len(g.codes)]
+    if not inked:
+        return _Glyphs(np.zeros((0, 2)), np.zeros(0, dtype=np.uint8), (0.0, 0.0, 0.0, 0.0))
+    vertices = np.concatenate([g.vertices + np.array([x, 0.0]) for g, x in inked])
+    codes = np.concatenate([g.codes for g, _ in inked])
+    return _Glyphs(vertices, codes, _ink_of(placed))
+
+
+_NO_TRANSFORMS = np.zeros((0, 3, 3))
+_NO_OFFSETS = np.zeros((0, 2))
+
+
+@allow_rasterization
+def _draw_in_one_call(collection: Collection, renderer: Any) -> None:
+    """Draw a collection of paths in one call to the renderer.
+
+    What :meth:`~matplotlib.collections.Collection.draw` does for a collection
+    without offsets, hatches, clipping or effects. That method also works out
+    the box of a lone path by walking its curves (to draw it as a marker) and
+    calls the renderer twice to learn whether it takes hatch colours: for the
+    few polygons and lines a step moves, most of their drawing.
+    """
+    if not collection.get_visible():
+        return
+    paths = collection.get_paths()
+    if not len(paths):
+        return
+    name = type(collection).__name__
+    renderer.open_group(name, collection.get_gid())
+    gc = renderer.new_gc()
+    gc.set_snap(collection.get_snap())
+    gc.set_joinstyle(collection.get_joinstyle() or "round")
+    gc.set_capstyle(collection.get_capstyle() or "butt")
+    renderer.draw_path_collection(
+        gc, collection.get_transform().frozen(), paths, _NO_TRANSFORMS, _NO_OFFSETS,
+        IdentityTransform(), collection.get_facecolor(), collection.get_edgecolor(),
+        collection.get_linewidth(), collection.get_linestyle(), collection.get_antialiased(),
+        collection.get_urls(), "screen", hatchcolors=collection.get_hatchcolor(),
+    )  # fmt: skip
+    gc.restore()
+    renderer.close_group(name)
+    collection.stale = False
+
+
+class _Polygons(PolyCollection):
+    """Polygons drawn in one renderer call: cells, shades, outlines, rings."""
+
+    draw = _draw_in_one_call
+
+
+class _Lines(LineCollection):
+    """Lines drawn in one renderer call: grid lines, connectors."""
+
+    draw = _draw_in_one_call
 
 
 class Label(PathPatch):
@@ -455,13 +640,12 @@ class Label(PathPatch):
     def box_px(self) -> tuple[float, float, float, float]:
         """``(x0, y0, x1, y1)``: the ink's box in image pixels, with the clearance lines keep.
 
-        Worked out when first asked (only texts near a connector line are):
-        the box of a curved outline (:meth:`matplotlib.path.Path.get_extents`)
-        costs about 3 ms a text, more than drawing it.
+        Worked out when first asked (only texts near a connector line are).
         """
         if self._ink_px is None:
-            extents = self.get_path().get_extents()
-            self._ink_px = (extents.x0, extents.y0, extents.x1, extents.y1)
+            path = self.get_path()
+            codes = path.codes if path.codes is not None else np.full(len(path.vertices), 2)
+            self._ink_px = _outline_ink(np.asarray(path.vertices, dtype=float), codes)
         x0, y0, x1, y1 = self._ink_px
         pad = TEXT_CLEARANCE_PX
         return (x0 - pad, y0 - pad, x1 + pad, y1 + pad)
@@ -469,6 +653,24 @@ class Label(PathPatch):
     def get_text(self) -> str:
         """The string drawn (as :meth:`matplotlib.text.Text.get_text`)."""
         return self.text
+
+    @allow_rasterization
+    def draw(self, renderer: Any) -> None:
+        """Fill the outline: :meth:`PathPatch.draw` for an unstroked patch, minus
+        its look-ups of hatches, sketches and effects (a frame draws dozens)."""
+        if not self.get_visible():
+            return
+        renderer.open_group("patch", self.get_gid())
+        gc = renderer.new_gc()
+        gc.set_linewidth(0.0)
+        gc.set_antialiased(True)
+        gc.set_snap(self.get_snap())
+        transform = self.get_transform()
+        path = transform.transform_path_non_affine(self.get_path())
+        renderer.draw_path(gc, path, transform.get_affine(), self.get_facecolor())
+        gc.restore()
+        renderer.close_group("patch")
+        self.stale = False
 
 
 def _fill_rgb(theme: Theme, fill: str | None) -> RGB:
@@ -596,7 +798,8 @@ class Renderer:
         if self.equations is not None:
             # The block is as wide as the wrap, so the image's size does not
             # depend on the numbers, only its height on the most lines.
-            heights = [self._measure_text.size(e, theme.equation_pt)[1] for e in self.equations]
+            block_height = self._measure_text.block_height
+            heights = [block_height(e, theme.equation_pt) for e in self.equations]
             equation_size = (wrap_px, max(heights))
         caption_size = (
             self._measure_text.size(self.caption_text, theme.caption_font_pt)
@@ -635,14 +838,15 @@ class Renderer:
     def palette(self) -> np.ndarray:
         """Every colour a frame can hold, ``(N, 3)`` uint8 with ``N <= 255``."""
         theme = self.style.theme
-        extra: list[RGB] = []
+        named = {f for g in self.figure.grids for f in g.fills} - {None, "input", "output"}
+        colours = [_fill_rgb(theme, fill) for fill in sorted(named)]  # type: ignore[type-var]
+        fills = [*colours, *(theme.shaded(c) for c in colours)]
+        inks: list[RGB] = []
         if self.figure.all_texts():
-            extra.append(theme.faint_text())
-        fills = {f for g in self.figure.grids for f in g.fills} - {None, "input", "output"}
-        for fill in sorted(fills):  # type: ignore[type-var]
-            colour = _fill_rgb(theme, fill)
-            extra += [colour, theme.shaded(colour), theme.text_on(colour)]
-        return theme_palette(theme, extra)
+            # Numbers are written in text_on(fill): the text colour or the background.
+            inks.append(theme.faint_text())
+            inks += [theme.text_on(f) for f in (*theme.fill_colours, *fills)]
+        return theme_palette(theme, fills, inks)
 
     # -- frames ----------------------------------------------------------------
     def frames(self) -> Iterator[np.ndarray]:
@@ -792,19 +996,20 @@ class _TextMeasure:
         self._artist: MplText | None = None
         self._canvas: FigureCanvasAgg | None = None
 
-    def _font(self, size_pt: float):  # type: ignore[no-untyped-def]
-        font = get_font(findfont(_font_properties(self.family)))
-        font.set_size(self.style.points(size_pt), self.style.dpi)
-        return font
-
     def width(self, size_pt: float) -> Callable[[str], float]:
-        font = self._font(size_pt)
+        """The ink width in pixels of a line of text at ``size_pt``, as outlines draw it."""
+        size_px, family = self.style.points_to_px(size_pt), self.family
 
         def measure(text: str) -> float:
-            font.set_text(text, 0.0)
-            return float(font.get_width_height()[0]) / 64.0
+            return _ink_width(text, family) * size_px
 
         return measure
+
+    def block_height(self, text: str, size_pt: float) -> float:
+        """The height in pixels of :func:`_text_block`'s lines, ascent to descent."""
+        lines = text.count("\n") + 1
+        ascent, descent = _glyphs("Ay", self.family).ink[3], -_glyphs("Ay", self.family).ink[1]
+        return (ascent + (lines - 1) * LINE_SPACING + descent) * self.style.points_to_px(size_pt)
 
     def em(self, size_pt: float) -> float:
         return self.style.points_to_px(size_pt)
@@ -921,7 +1126,7 @@ class _Scene:
             # Fills without antialiasing: the borders drawn on top cover their
             # edges, and the frame keeps few distinct colours.
             artists.append(
-                PolyCollection(
+                _Polygons(
                     plane.cells_corners(filled),
                     facecolors=[_rgb(_fill_rgb(theme, grid.fill(cell))) for cell in filled],
                     edgecolors="none", antialiaseds=False, zorder=z + _Z_FILL,
@@ -950,7 +1155,7 @@ class _Scene:
                 continue
             segments = [self._edge(plane, e, horizontal, 1) for e in edges]
             artists.append(
-                LineCollection(
+                _Lines(
                     segments, colors=[_rgb(theme.padding_line)],
                     linestyles=[_fitted_dashes(length, on, off, px_per_pt)],
                     capstyle="butt", zorder=z + _Z_DASHED, **self._line_kw(theme.line_width_pt),
@@ -960,7 +1165,7 @@ class _Scene:
         solid += [self._edge(plane, (line, a), False, b - a) for line, a, b in _merge_runs(solid_v)]
         if solid:
             artists.append(
-                LineCollection(
+                _Lines(
                     solid, colors=[_rgb(theme.line)], capstyle="projecting", zorder=z + _Z_SOLID,
                     **self._line_kw(theme.line_width_pt),
                 )
@@ -1059,15 +1264,15 @@ class _Scene:
         self.rings: dict[str, PolyCollection] = {}
         for grid in self.figure_description.grids:
             z = self.band[grid.name]
-            self.shades[grid.name] = PolyCollection(
+            self.shades[grid.name] = _Polygons(
                 [], edgecolors=[_rgb(theme.line)], linewidths=width, joinstyle="miter",
                 zorder=z + _Z_SHADE,
             )  # fmt: skip
-            self.links[grid.name] = LineCollection(
+            self.links[grid.name] = _Lines(
                 [], colors=[_rgb(theme.connector)], capstyle="butt", zorder=z + _Z_LINK,
                 antialiaseds=True, **self._line_kw(theme.connector_width_pt),
             )  # fmt: skip
-            self.rings[grid.name] = PolyCollection(
+            self.rings[grid.name] = _Polygons(
                 [], facecolors="none", linewidths=style.points(theme.window_width_pt),
                 zorder=z + _Z_RING,
             )  # fmt: skip
@@ -1101,7 +1306,7 @@ class _Scene:
         ]
 
     def _shade_artist(self, mark: Shade, z: float) -> PolyCollection:
-        artist = PolyCollection(
+        artist = _Polygons(
             [], edgecolors=[_rgb(self.theme.line)],
             linewidths=self.renderer.style.points(self.theme.line_width_pt), joinstyle="miter",
             zorder=z,

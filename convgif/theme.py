@@ -17,7 +17,6 @@ import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from itertools import combinations
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +30,15 @@ RGB = tuple[int, int, int]
 DEFAULT_THEME = "default"
 THEME_SUFFIX = ".toml"
 MAX_PALETTE_COLOURS = 255  # a GIF holds 256; one index stays free for transparency
-# Blends per pair of colours: 1/4, 1/2, 3/4. More look no smoother (lines are
-# about 2 px wide) but add colours to every edge, and GIF bytes with them.
-BLEND_STEPS = 3
+# Blends of an ink over a fill in the palette (evenly spaced). Lines about
+# 2 px wide and glyphs get the half blend only: an edge pixel a little lighter
+# or darker is not seen. Connectors are about 1 px wide and all of their shape
+# is in their antialiasing: they get two (1/3, 2/3). Few blends keep a plain
+# figure's table under 32 colours, so a GIF codes each pixel in 5 bits to start
+# with, not 6 or 8: the 15 guide figures take 44% of the guide's bytes, against
+# 48% with three blends of every ink and 51% with three of every pair.
+BLEND_STEPS = 1
+CONNECTOR_BLEND_STEPS = 2
 # Dash lengths: shorter dashes cannot be seen, and make so many path segments that
 # matplotlib gives up ("Exceeded cell block limit"); longer ones are not dashes.
 MIN_DASH_PT = 0.5
@@ -151,21 +156,15 @@ class Theme:
         return blend(self.background, self.text_on(self.background), 0.5)
 
     @property
-    def base_colours(self) -> tuple[RGB, ...]:
-        """Every flat colour a frame is drawn with, without repeats, in a fixed order."""
-        colours = [
-            self.background,
-            self.input,
-            self.output,
-            self.shaded(self.background),
-            self.shaded(self.input),
-            self.shaded(self.output),
-            self.line,
-            self.padding_line,
-            self.connector,
-            self.text,
-        ]
-        return tuple(dict.fromkeys(colours))
+    def fill_colours(self) -> tuple[RGB, ...]:
+        """The flat colours cells are filled with, shaded or not, in a fixed order."""
+        fills = (self.background, self.input, self.output)
+        return tuple(dict.fromkeys([*fills, *(self.shaded(f) for f in fills)]))
+
+    @property
+    def ink_colours(self) -> tuple[RGB, ...]:
+        """The colours drawn over fills, antialiased: lines, connectors, text."""
+        return tuple(dict.fromkeys([self.line, self.padding_line, self.connector, self.text]))
 
 
 def blend(below: RGB, above: RGB, alpha: float) -> RGB:
@@ -356,23 +355,34 @@ def _colour(raw: object, bad: Any) -> RGB:
     raise bad(expected)
 
 
-def palette(theme: Theme, extra: Sequence[RGB] = ()) -> np.ndarray:
+def palette(
+    theme: Theme, fills: Sequence[RGB] = (), inks: Sequence[RGB] = ()
+) -> np.ndarray:
     """Every colour a frame of this theme can contain, as ``(N, 3)`` uint8, ``N <= 255``.
 
-    The theme's flat colours first (then ``extra`` flat colours, e.g. the faint
-    text of a numerical figure), then, for every pair of them, evenly spaced
-    blends: an antialiased edge is a mix of the two colours it separates, so
-    each of its pixels has a close entry and maps to it without dithering.
+    The flat colours first: the theme's fills (:attr:`Theme.fill_colours`) and
+    inks (:attr:`Theme.ink_colours`), then the ``fills`` and ``inks`` a figure
+    adds (channel colours, the colours of its numbers). Then blends of inks
+    over fills: fills are drawn without antialiasing, so an antialiased pixel
+    is a line, a connector or a glyph partly covering a fill, and it maps to a
+    close entry without dithering. Blends of two fills, or of two inks, are
+    colours no edge makes and are left out. See :data:`BLEND_STEPS` for how
+    many blends each ink gets.
     """
-    flat = tuple(dict.fromkeys([*theme.base_colours, *(tuple(c) for c in extra)]))
-    base = [np.array(c, dtype=float) for c in flat]
-    pairs = list(combinations(range(len(base)), 2))
-    steps = min(BLEND_STEPS, max(1, (MAX_PALETTE_COLOURS - len(base)) // max(1, len(pairs))))
-    colours: dict[RGB, None] = dict.fromkeys(flat)  # type: ignore[arg-type]
-    for i, j in pairs:
+    fill_colours = tuple(dict.fromkeys([*theme.fill_colours, *(tuple(c) for c in fills)]))
+    ink_colours = tuple(dict.fromkeys([*theme.ink_colours, *(tuple(c) for c in inks)]))
+    blends = [
+        (fill, ink, CONNECTOR_BLEND_STEPS if ink == theme.connector else BLEND_STEPS)
+        for ink in ink_colours
+        for fill in fill_colours
+        if fill != ink
+    ]
+    colours: dict[RGB, None] = dict.fromkeys([*fill_colours, *ink_colours])  # type: ignore[arg-type]
+    for fill, ink, steps in blends:
+        below, above = np.array(fill, dtype=float), np.array(ink, dtype=float)
         for s in range(1, steps + 1):
             t = s / (steps + 1)
-            mixed = np.rint((1.0 - t) * base[i] + t * base[j]).astype(int)
+            mixed = np.rint((1.0 - t) * below + t * above).astype(int)
             colours.setdefault((int(mixed[0]), int(mixed[1]), int(mixed[2])), None)
     table = np.array(list(colours), dtype=np.uint8).reshape(-1, 3)
     return table[:MAX_PALETTE_COLOURS]

@@ -19,6 +19,9 @@ from convgif.writers import OutputError
 
 SPEC = ConvSpec(input_size=5, kernel_size=3, padding=1, stride=2)  # 9 steps
 SMALL = ConvSpec(input_size=4, kernel_size=3)  # 4 steps
+# What palette rounding may change in a pixel's channel: an antialiased pixel
+# is at most a quarter of the way from its nearest blend or end (theme.palette).
+ROUNDING = 64
 
 
 def sha256(path: Path) -> str:
@@ -49,10 +52,11 @@ def test_gif_round_trip(tmp_path: Path) -> None:
     renderer = Renderer(window_figure(SPEC), Style())
     width, height = renderer.size_px
     assert {f.shape for f in frames} == {(height, width, 4)}
-    # Each decoded frame is the rendered one, up to the palette's rounding.
+    # Each decoded frame is the rendered one, up to the palette's rounding (few
+    # pixels are antialiased).
     for k, drawn in enumerate(renderer.frames()):
         difference = np.abs(frames[k][..., :3].astype(int) - drawn[..., :3].astype(int))
-        assert difference.max() <= 24 and difference.mean() < 0.5, k
+        assert difference.max() <= ROUNDING and difference.mean() < 1.0, k
 
 
 def test_same_input_same_bytes(tmp_path: Path) -> None:
@@ -171,7 +175,7 @@ def test_stills_are_written_and_deterministic(tmp_path: Path, suffix: str) -> No
             still = np.asarray(image.convert("RGB")).astype(int)
         drawn = Renderer(window_figure(SPEC), Style()).frame(4)[..., :3].astype(int)
         assert still.shape == drawn.shape
-        assert np.abs(still - drawn).max() <= 24
+        assert np.abs(still - drawn).max() <= ROUNDING
 
 
 def test_frames_directory(tmp_path: Path) -> None:
@@ -241,7 +245,7 @@ def test_numbers_gif_round_trip(tmp_path: Path) -> None:
     assert width > plain_w and height > plain_h
     for k, drawn in enumerate(renderer.frames()):
         difference = np.abs(frames[k][..., :3].astype(int) - drawn[..., :3].astype(int))
-        assert difference.max() <= 24 and difference.mean() < 0.5, k
+        assert difference.max() <= ROUNDING and difference.mean() < 1.0, k
 
 
 def test_numbers_default_to_the_flat_layout_unless_one_is_given() -> None:

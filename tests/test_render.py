@@ -242,24 +242,26 @@ def test_default_size_is_about_the_guides(spec: ConvSpec, anchor_size: tuple[int
 
 @pytest.mark.parametrize("name", ["default", "dark", "contrast"])
 def test_every_pixel_has_a_close_palette_colour(name: str) -> None:
-    # A pixel is a theme colour or an antialiased mix of two; the palette must
-    # hold a colour about as close as an even 4-step blend between them allows.
+    # A pixel is a fill, or an ink (line, connector, glyph) partly covering a
+    # fill; the palette must hold a colour within a quarter of the way between
+    # them (the half blend, or either end).
     theme = load_theme(name)
     renderer = renderer_of(SPECS["transposed"], Style(theme=theme, caption=True))
     table = renderer.palette().astype(float)
     assert len(table) <= 255
     pixels = renderer.frame(3)[..., :3].reshape(-1, 3)
     colours = np.unique(pixels, axis=0).astype(float)
-    fills = (theme.background, theme.input, theme.output)
-    flat = {*fills, theme.line, theme.padding_line, theme.connector, theme.text}
-    flat |= {tuple(over(c, theme.shade, theme.shade_alpha)) for c in fills}
-    base = np.array(sorted(flat), float)
+    plain = (theme.background, theme.input, theme.output)
+    fills = {*plain} | {tuple(over(c, theme.shade, theme.shade_alpha)) for c in plain}
+    inks = {theme.line, theme.padding_line, theme.connector, theme.text}
     allowed = np.full(len(colours), np.inf)
-    for a, b in itertools.combinations(base, 2):
-        d = b - a
-        t = np.clip((colours - a) @ d / max(float(d @ d), 1e-9), 0, 1)
-        off_line = np.linalg.norm(colours - (a + t[:, None] * d), axis=1)
-        allowed = np.minimum(allowed, off_line + np.linalg.norm(d) / 8 + 2)
+    for fill in fills:
+        for ink in inks:
+            a, b = np.array(fill, float), np.array(ink, float)
+            d = b - a
+            t = np.clip((colours - a) @ d / max(float(d @ d), 1e-9), 0, 1)
+            off_line = np.linalg.norm(colours - (a + t[:, None] * d), axis=1)
+            allowed = np.minimum(allowed, off_line + np.linalg.norm(d) / 4 + 2)
     nearest = np.sqrt(((colours[:, None, :] - table[None]) ** 2).sum(axis=2)).min(axis=1)
     assert (nearest <= allowed).all()
 

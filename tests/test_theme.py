@@ -149,16 +149,31 @@ def test_palette_holds_every_flat_colour_and_blends(name: str) -> None:
     assert 1 <= len(table) <= 255
     assert len(np.unique(table, axis=0)) == len(table)
     entries = {tuple(int(v) for v in row) for row in table}
-    fills = (theme.background, theme.input, theme.output)
-    flat = [*fills, theme.line, theme.padding_line, theme.connector, theme.text]
-    flat += [tuple(int(v) for v in np.rint(over(f, theme.shade, theme.shade_alpha))) for f in fills]
-    for colour in flat:
+    plain = (theme.background, theme.input, theme.output)
+    shaded = [np.rint(over(f, theme.shade, theme.shade_alpha)) for f in plain]
+    fills = [*plain, *(tuple(int(v) for v in colour) for colour in shaded)]
+    inks = [theme.line, theme.padding_line, theme.connector, theme.text]
+    for colour in [*fills, *inks]:
         assert tuple(colour) in entries
-    # Any half-and-half mix of two flat colours (an antialiased edge) has a
-    # close entry, so mapping to the palette needs no dithering.
-    for a, b in itertools.combinations(flat, 2):
-        for t in (0.25, 0.5, 0.75):
-            mixed = (1 - t) * np.array(a, float) + t * np.array(b, float)
-            nearest = np.sqrt(((table.astype(float) - mixed) ** 2).sum(axis=1)).min()
-            spread = np.sqrt(((np.subtract(a, b, dtype=float)) ** 2).sum())
-            assert nearest <= max(12.0, spread / 8), (a, b, t, nearest)
+    # An ink partly covering a fill (an antialiased line or glyph) has an entry
+    # within a quarter of the way between them (the half blend, or either end);
+    # a connector, thin, within a sixth (its blends are a third apart).
+    for ink in inks:
+        share = 6 if ink == theme.connector else 4
+        for fill in fills:
+            for t in (0.25, 1 / 3, 0.5, 2 / 3, 0.75):
+                mixed = (1 - t) * np.array(fill, float) + t * np.array(ink, float)
+                nearest = np.sqrt(((table.astype(float) - mixed) ** 2).sum(axis=1)).min()
+                spread = np.sqrt(((np.subtract(ink, fill, dtype=float)) ** 2).sum())
+                assert nearest <= spread / share + 1, (fill, ink, t, nearest)
+    # Blends of two fills are colours no edge makes, and are left out.
+    half = tuple(int(v) for v in np.rint((np.add(theme.input, theme.output, dtype=float)) / 2))
+    assert half not in entries
+
+
+def test_palette_of_a_plain_figure_fits_5_bit_codes() -> None:
+    # The default theme (the guide's look): 6 fills, 2 inks (lines and text
+    # share a colour), one blend of each ink over each fill and two for the
+    # connector: under 32 colours, so a GIF (one index kept for transparency)
+    # starts its codes at 5 bits.
+    assert len(palette(load_theme("default"))) <= 31
