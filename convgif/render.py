@@ -7,10 +7,12 @@ or empty with a dashed border), every mark (shaded cells, outlines, connector
 lines, texts as glyph outlines on their plane, rings), the labels, the step's
 equation and the caption. It knows nothing of convolutions.
 
-No pyplot and no global matplotlib state: every figure is a
-:class:`matplotlib.figure.Figure` on its own :class:`FigureCanvasAgg`, and the
-rc settings that decide pixels are pinned while a figure is built and drawn,
-so a user's ``matplotlibrc`` cannot change them.
+No pyplot and no global matplotlib state: an animation draws on its own Agg
+renderer (:class:`~matplotlib.backends.backend_agg.RendererAgg`), a still on a
+:class:`matplotlib.figure.Figure` of its own (imported only then: the figure
+module and the Axes it brings cost about 0.2 s to import), and the rc settings
+that decide pixels are pinned while a figure is built and drawn, so a user's
+``matplotlibrc`` cannot change them.
 
 An animation draws the static scene (the grids, static texts, labels,
 caption) once, keeps it as a pixel buffer, and for each step restores the part
@@ -20,9 +22,10 @@ that lies over a grid with moving marks (a deck of channels) is redrawn with
 the moving marks, so the stacking stays right. It writes no files (see
 :mod:`convgif.writers`).
 
-The artists are put on the figure itself, in image pixels (:class:`Surface`),
-not in an Axes: an Axes (ticks, spines, limits) cost more to make and draw
-than the whole scene, and the pixel map it gave is kept exactly.
+The artists are placed in image pixels (:class:`Surface`), not in an Axes:
+an Axes (ticks, spines, limits) cost more to make and draw than the whole
+scene, and the pixel map it gave is kept exactly. Every text (values,
+weights, labels, caption, equation) is drawn as glyph outlines.
 """
 
 from __future__ import annotations
@@ -38,14 +41,12 @@ from typing import Any, TypeVar
 import matplotlib
 import numpy as np
 from matplotlib.artist import Artist, allow_rasterization
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.collections import Collection, LineCollection, PolyCollection
-from matplotlib.figure import Figure as MplFigure
 from matplotlib.font_manager import FontProperties, findfont
 from matplotlib.ft2font import FT2Font, Kerning, LoadFlags
-from matplotlib.patches import Patch, PathPatch, Polygon
+from matplotlib.patches import Patch, Polygon
 from matplotlib.path import Path as MplPath
-from matplotlib.text import Text as MplText
 from matplotlib.textpath import TextPath
 from matplotlib.transforms import (
     Affine2D,
@@ -214,50 +215,51 @@ _ArtistT = TypeVar("_ArtistT", bound=Artist)
 
 
 class Surface:
-    """A figure addressed in image pixels, where a scene and its layers put their artists.
+    """Where a scene puts its artists, addressed in image pixels.
 
     Pixel coordinates are those of :mod:`convgif.layout`: origin at the
     image's top-left corner, ``x`` right, ``y`` down.
 
     Attributes
     ----------
+    artists
+        Every artist added, in order (a draw stacks them by zorder, ties in
+        this order).
     figure
-        The matplotlib figure drawn.
+        A still's matplotlib figure, which holds the artists too; None for an
+        animation, drawn on a renderer of its own.
     transform
-        Image pixels to the figure's display coordinates. It follows the
-        figure's size and dpi (vector stills are saved at another dpi),
-        unless ``frozen``.
-
-    Parameters
-    ----------
-    frozen
-        Fix the transform as it is now: for an animation, whose canvas keeps
-        its dpi. Matplotlib freezes and multiplies a live composite transform
-        for every artist it draws, every frame; a fixed affine map is cheaper.
+        Image pixels to display coordinates. A still's follows its figure's
+        size and dpi (vector stills are saved at another dpi); an
+        animation's is fixed: matplotlib freezes and multiplies a live
+        composite transform for every artist it draws, every frame.
+    size
+        The display size ``(width, height)``: a hair over the image's, as a
+        figure of that many inches would have (its canvas truncates).
     """
 
-    def __init__(
-        self, figure: MplFigure, width_px: int, height_px: int, frozen: bool = False
-    ) -> None:
-        self.figure = figure
-        # The map of an Axes spanning the figure with x limits (0, w) and y
-        # limits (h, 0), built from the same parts so that it gives the same
-        # floats, hence the same pixels (snapping and antialiasing follow the
-        # last bits of a coordinate); the figure is a hair larger than w x h.
+    def __init__(self, width_px: int, height_px: int, dpi: float, figure: Any = None) -> None:
         w, h = float(width_px), float(height_px)
-        live = BboxTransformFrom(Bbox([[0.0, h], [w, 0.0]])) + BboxTransformTo(figure.bbox)
-        self.transform: Transform = Affine2D(live.get_matrix().copy()) if frozen else live
+        # The same floats as a figure's box (inches x dpi), hence the same pixels:
+        # snapping and antialiasing follow the last bits of a coordinate.
+        self.size = ((w + 1e-3) / dpi * dpi, (h + 1e-3) / dpi * dpi)
+        pixels = BboxTransformFrom(Bbox([[0.0, h], [w, 0.0]]))
+        self.figure = figure
+        self.artists: list[Artist] = []
+        if figure is not None:
+            self.transform: Transform = pixels + BboxTransformTo(figure.bbox)
+        else:
+            box = Bbox([[0.0, 0.0], list(self.size)])
+            self.transform = Affine2D((pixels + BboxTransformTo(box)).get_matrix().copy())
 
     def add(self, artist: _ArtistT) -> _ArtistT:
-        """Add an artist to the figure, in image pixels unless it has its own transform."""
+        """Add an artist, in image pixels unless it has its own transform."""
         if not artist.is_transform_set():
             artist.set_transform(self.transform)
-        self.figure.add_artist(artist)
+        self.artists.append(artist)
+        if self.figure is not None:
+            self.figure.add_artist(artist)
         return artist
-
-    def text(self, x: float, y: float, text: str, **kwargs: Any) -> MplText:
-        """Add a :class:`~matplotlib.text.Text` at pixel ``(x, y)`` (as ``Axes.text``)."""
-        return self.add(MplText(x, y, text, **kwargs))
 
 
 def _rgb(colour: RGB, alpha: float = 1.0) -> tuple[float, float, float, float]:
@@ -335,7 +337,9 @@ def _ink_box(
     ``pixels`` is the surface's transform: vertices it maps are image pixels
     already (within a thousandth of a pixel).
     """
-    if isinstance(artist, Patch):
+    if isinstance(artist, Outlined):
+        paths, widths = [artist.get_path()], [0.0]
+    elif isinstance(artist, Patch):
         paths = [artist.get_path()]
         widths = [artist.get_linewidth()]
     elif isinstance(artist, Collection):
@@ -343,11 +347,6 @@ def _ink_box(
             return None  # offsets or per-path transforms: not worked out here
         paths = artist.get_paths()
         widths = list(artist.get_linewidths())
-    elif isinstance(artist, MplText):
-        box = artist.get_window_extent(renderer)
-        corners = np.array([[box.x0, height_px - box.y1], [box.x1, height_px - box.y0]])
-        overhang_px = renderer.points_to_pixels(artist.get_fontsize()) / 4.0  # glyphs' overhang
-        return _pixel_box(corners, overhang_px, width_px, height_px)
     else:
         return None
     if not paths:
@@ -617,24 +616,34 @@ class _Lines(LineCollection):
     draw = _draw_in_one_call
 
 
-class Label(PathPatch):
-    """A text written on a plane as glyph outlines; :attr:`text` is what it says.
+class Outlined(Artist):
+    """A filled outline without a stroke (glyphs), in the coordinates of its transform.
 
-    Outlines placed with the plane's own affine map lie on a slanted plane as
-    its cells do, and their ink is centred on the cell exactly.
+    What a :class:`~matplotlib.patches.PathPatch` without an edge draws, for a
+    tenth of its cost to make and half of it to draw: a figure with numbers
+    makes hundreds and draws dozens a frame.
     """
 
     def __init__(
         self,
-        mark: Text,
         path: MplPath,
-        ink_px: tuple[float, float, float, float] | None = None,
-        **kwargs: Any,
+        facecolor: tuple[float, float, float, float],
+        zorder: float,
+        text: str = "",
     ) -> None:
-        super().__init__(path, edgecolor="none", linewidth=0.0, antialiased=True, **kwargs)
-        self.mark = mark
-        self.text = mark.text
-        self._ink_px = ink_px
+        super().__init__()
+        self._path = path
+        self._facecolor = facecolor
+        self.zorder = zorder
+        self.text = text
+        self._ink_px: tuple[float, float, float, float] | None = None
+
+    def get_path(self) -> MplPath:
+        return self._path
+
+    def get_text(self) -> str:
+        """The string drawn (as :meth:`matplotlib.text.Text.get_text`)."""
+        return self.text
 
     @property
     def box_px(self) -> tuple[float, float, float, float]:
@@ -650,14 +659,11 @@ class Label(PathPatch):
         pad = TEXT_CLEARANCE_PX
         return (x0 - pad, y0 - pad, x1 + pad, y1 + pad)
 
-    def get_text(self) -> str:
-        """The string drawn (as :meth:`matplotlib.text.Text.get_text`)."""
-        return self.text
+    def get_facecolor(self) -> tuple[float, float, float, float]:
+        return self._facecolor
 
     @allow_rasterization
     def draw(self, renderer: Any) -> None:
-        """Fill the outline: :meth:`PathPatch.draw` for an unstroked patch, minus
-        its look-ups of hatches, sketches and effects (a frame draws dozens)."""
         if not self.get_visible():
             return
         renderer.open_group("patch", self.get_gid())
@@ -666,11 +672,32 @@ class Label(PathPatch):
         gc.set_antialiased(True)
         gc.set_snap(self.get_snap())
         transform = self.get_transform()
-        path = transform.transform_path_non_affine(self.get_path())
-        renderer.draw_path(gc, path, transform.get_affine(), self.get_facecolor())
+        path = transform.transform_path_non_affine(self._path)
+        renderer.draw_path(gc, path, transform.get_affine(), self._facecolor)
         gc.restore()
         renderer.close_group("patch")
         self.stale = False
+
+
+class Label(Outlined):
+    """A text mark written on a plane as glyph outlines; :attr:`text` is what it says.
+
+    Outlines placed with the plane's own affine map lie on a slanted plane as
+    its cells do, and their ink is centred on the cell exactly.
+    """
+
+    def __init__(
+        self,
+        mark: Text,
+        path: MplPath,
+        ink_px: tuple[float, float, float, float] | None = None,
+        *,
+        facecolor: tuple[float, float, float, float],
+        zorder: float,
+    ) -> None:
+        super().__init__(path, facecolor, zorder, mark.text)
+        self.mark = mark
+        self._ink_px = ink_px
 
 
 def _fill_rgb(theme: Theme, fill: str | None) -> RGB:
@@ -726,22 +753,55 @@ def _wrap(text: str, width_px: float, measure: Callable[[str], float]) -> str:
     return "\n".join(out)
 
 
-def _text_block(text: str, top_centre: tuple[float, float], size_px: float, family: str) -> MplPath:
+@dataclass(frozen=True)
+class _Block:
+    """Lines of upright text at a font size of 1 (em): their glyphs and their extent."""
+
+    lines: tuple[_Glyphs, ...]
+    width: float  # the widest line's ink
+    ascent: float  # from the block's top to the first baseline
+    height: float  # from the block's top to its bottom
+
+    @staticmethod
+    def of(text: str, family: str) -> _Block:
+        """Lines :data:`LINE_SPACING` em apart. The top and bottom are a capital's
+        ascent and a descender's depth ("Ay"), or the first and last lines' own
+        ink if it reaches further (mathematics), so blocks of plain text have
+        one height however their glyphs run."""
+        lines = tuple(_glyphs(line.strip(), family) for line in text.split("\n"))
+        nominal = _glyphs("Ay", family).ink
+        ascent = max(nominal[3], lines[0].ink[3])
+        descent = max(-nominal[1], -lines[-1].ink[1])
+        height = ascent + (len(lines) - 1) * LINE_SPACING + descent
+        return _Block(lines, max(g.width for g in lines), ascent, height)
+
+
+def _text_block(
+    text: str,
+    xy: tuple[float, float],
+    size_px: float,
+    family: str,
+    ha: str = "center",
+    va: str = "top",
+) -> MplPath:
     """Lines of upright text as one glyph-outline path in image pixels.
 
-    Each line is centred on ``top_centre``'s ``x`` by its ink; lines are
-    :data:`LINE_SPACING` em apart, the first line's ascent at ``top_centre``'s ``y``.
+    Each line's ink is centred on ``xy``'s ``x`` (``ha="center"``) or ends
+    (``"right"``) or starts (``"left"``) there; the block's top (``va="top"``),
+    middle (``"center"``) or bottom (``"bottom"``) is at ``xy``'s ``y``.
     """
-    x0, y0 = top_centre
-    ascent = _glyphs("Ay", family).ink[3]
+    block = _Block.of(text, family)
+    x, y = xy
+    height_px = block.height * size_px
+    top = {"top": y, "center": y - height_px / 2.0, "bottom": y - height_px}[va]
     vertices, codes = [], []
-    for k, line in enumerate(text.split("\n")):
-        glyphs = _glyphs(line.strip(), family)
+    for k, glyphs in enumerate(block.lines):
         if not len(glyphs.vertices):
             continue
-        baseline = y0 + (ascent + k * LINE_SPACING) * size_px
-        centre = (glyphs.ink[0] + glyphs.ink[2]) / 2.0
-        xs = x0 + (glyphs.vertices[:, 0] - centre) * size_px
+        baseline = top + (block.ascent + k * LINE_SPACING) * size_px
+        x0, _, x1, _ = glyphs.ink
+        start = {"center": (x0 + x1) / 2.0, "right": x1, "left": x0}[ha]
+        xs = x + (glyphs.vertices[:, 0] - start) * size_px
         ys = baseline - glyphs.vertices[:, 1] * size_px  # glyphs' y points up
         vertices.append(np.column_stack([xs, ys]))
         codes.append(glyphs.codes)
@@ -798,8 +858,7 @@ class Renderer:
         if self.equations is not None:
             # The block is as wide as the wrap, so the image's size does not
             # depend on the numbers, only its height on the most lines.
-            block_height = self._measure_text.block_height
-            heights = [block_height(e, theme.equation_pt) for e in self.equations]
+            heights = [self._measure_text.size(e, theme.equation_pt)[1] for e in self.equations]
             equation_size = (wrap_px, max(heights))
         caption_size = (
             self._measure_text.size(self.caption_text, theme.caption_font_pt)
@@ -871,7 +930,7 @@ class Renderer:
         self._check_index(index)
         return _Scene(self, animated=True).blit(index).copy()
 
-    def figure_for_step(self, index: int) -> MplFigure:
+    def figure_for_step(self, index: int) -> Any:
         """A complete figure of one step (every artist live), for SVG/PDF/PNG stills."""
         self._check_index(index)
         scene = _Scene(self, animated=False)
@@ -988,16 +1047,14 @@ class Renderer:
 
 
 class _TextMeasure:
-    """Pixel sizes of upright text in the theme's font, with Agg's own font engine."""
+    """Pixel sizes of upright text in the theme's font, as its glyph outlines are drawn."""
 
     def __init__(self, style: Style) -> None:
         self.style = style
         self.family = style.theme.font_family
-        self._artist: MplText | None = None
-        self._canvas: FigureCanvasAgg | None = None
 
     def width(self, size_pt: float) -> Callable[[str], float]:
-        """The ink width in pixels of a line of text at ``size_pt``, as outlines draw it."""
+        """The ink width in pixels of a line of text at ``size_pt``."""
         size_px, family = self.style.points_to_px(size_pt), self.family
 
         def measure(text: str) -> float:
@@ -1005,28 +1062,14 @@ class _TextMeasure:
 
         return measure
 
-    def block_height(self, text: str, size_pt: float) -> float:
-        """The height in pixels of :func:`_text_block`'s lines, ascent to descent."""
-        lines = text.count("\n") + 1
-        ascent, descent = _glyphs("Ay", self.family).ink[3], -_glyphs("Ay", self.family).ink[1]
-        return (ascent + (lines - 1) * LINE_SPACING + descent) * self.style.points_to_px(size_pt)
-
     def em(self, size_pt: float) -> float:
         return self.style.points_to_px(size_pt)
 
     def size(self, text: str, size_pt: float) -> tuple[float, float]:
-        """Width and height of a block of lines, as the figure draws it."""
-        with _pinned_rc():
-            if self._artist is None:  # one figure for every text measured (~1 ms to make)
-                figure = MplFigure(figsize=(1, 1), dpi=self.style.dpi)
-                self._canvas = FigureCanvasAgg(figure)
-                self._artist = figure.text(
-                    0, 0, "", ha="left", va="bottom", linespacing=LINE_SPACING, family=self.family
-                )
-            self._artist.set_text(text)
-            self._artist.set_fontsize(self.style.points(size_pt))
-            box = self._artist.get_window_extent(renderer=self._canvas.get_renderer())
-        return (box.width, box.height)
+        """Width and height of a block of lines (:func:`_text_block`), in pixels."""
+        block = _Block.of(text, self.family)
+        size_px = self.style.points_to_px(size_pt)
+        return (block.width * size_px, block.height * size_px)
 
 
 LINE_SPACING = 1.4
@@ -1038,29 +1081,40 @@ _Z_LINK, _Z_SHADE, _Z_MARK_TEXT, _Z_RING = 5.0, 6.0, 7.0, 8.0
 _Z_WORDS = 1e6  # the equation, labels and caption: over everything
 
 
+def _still_figure(width_px: int, height_px: int, style: Style) -> Any:
+    """A matplotlib figure of the image's size, for a still (imported only now)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure as MplFigure
+
+    dpi = style.dpi
+    # A hair over the exact size: the canvas truncates inches x dpi.
+    figure = MplFigure(figsize=((width_px + 1e-3) / dpi, (height_px + 1e-3) / dpi), dpi=dpi)
+    if style.transparent:
+        figure.patch.set_alpha(0.0)
+    else:
+        figure.patch.set_facecolor(_rgb(style.theme.background))
+    FigureCanvasAgg(figure)
+    return figure
+
+
 class _Scene:
-    """One matplotlib figure of a renderer: the static artists and the moving ones."""
+    """The artists of a renderer, static and moving, and what they are drawn on.
+
+    An animation (``animated``) draws on an Agg renderer of its own; a still
+    on a matplotlib figure (:attr:`figure`), which SVG and PDF are saved from.
+    """
 
     def __init__(self, renderer: Renderer, animated: bool) -> None:
         self.renderer = renderer
         self.animated = animated
         self.figure_description = description = renderer.figure
         style = renderer.style
-        self.theme = theme = style.theme
+        self.theme = style.theme
         self.band = {grid.name: 10.0 * k for k, grid in enumerate(description.grids)}
         w, h = renderer.size_px
         with _pinned_rc():
-            # A hair over the exact size: the canvas truncates inches x dpi.
-            figure = MplFigure(
-                figsize=((w + 1e-3) / style.dpi, (h + 1e-3) / style.dpi), dpi=style.dpi
-            )
-            if style.transparent:
-                figure.patch.set_alpha(0.0)
-            else:
-                figure.patch.set_facecolor(_rgb(theme.background))
-            self.canvas = FigureCanvasAgg(figure)
-            self.figure = figure
-            self.surface = Surface(figure, w, h, frozen=animated)
+            self.figure = None if animated else _still_figure(w, h, style)
+            self.surface = Surface(w, h, style.dpi, self.figure)
             self.dynamic = self._dynamic_grids()
             self.moving: list[Artist] = []
             for grid in description.grids:
@@ -1079,6 +1133,7 @@ class _Scene:
             self._baked: set[int] = set()  # ids of revealed artists in the background
             self._last_index = -1
             if animated:
+                self.agg = RendererAgg(*self.surface.size, style.dpi)
                 self._draw_background()
 
     # -- static --------------------------------------------------------------
@@ -1182,41 +1237,31 @@ class _Scene:
         return plane.points([(start, line), (start + length, line)])
 
     def _add_words(self) -> None:
-        """Labels, caption (static) and the equation (moving)."""
+        """Labels, caption (static) and the equation (moving), as glyph outlines."""
         renderer, layout, theme = self.renderer, self.renderer.layout, self.theme
-        font = {"family": theme.font_family}
-        size = renderer.style.points
-        self.grid_labels: list[MplText] = []
-        self._grid_label_boxes: list[tuple[float, float, float, float]] | None = None
+        family, colour = theme.font_family, _rgb(theme.text)
+        caption_px = renderer.style.points_to_px(theme.caption_font_pt)
+        self.grid_labels: list[Outlined] = []
         for grid in self.figure_description.grids:
             if grid.name in layout.labels and grid.label:
                 x, y, ha = layout.labels[grid.name]
-                label = self.surface.text(
-                    x, y, grid.label, ha=ha, va="center" if ha == "right" else "bottom",
-                    color=_rgb(theme.text), size=size(theme.caption_font_pt), zorder=_Z_WORDS,
-                    **font,
-                )  # fmt: skip
-                self.grid_labels.append(label)
+                va = "center" if ha == "right" else "bottom"
+                path = _text_block(grid.label, (x, y), caption_px, family, ha, va)
+                label = Outlined(path, colour, _Z_WORDS, grid.label)
+                self.grid_labels.append(self.surface.add(label))
         if renderer.caption_text and layout.caption_xy is not None:
-            self.surface.text(
-                *layout.caption_xy, renderer.caption_text, ha="center", va="top",
-                linespacing=LINE_SPACING, color=_rgb(theme.text),
-                size=size(theme.caption_font_pt), zorder=_Z_WORDS, **font,
-            )  # fmt: skip
-        # The equation of each step as glyph outlines, made once and shown at
-        # its step: matplotlib's Text renders its glyphs anew every draw, which
-        # cost most of a numerical frame.
-        self.equations: list[PathPatch] = []
+            path = _text_block(renderer.caption_text, layout.caption_xy, caption_px, family)
+            self.surface.add(Outlined(path, colour, _Z_WORDS, renderer.caption_text))
+        # The equation of each step, made once and shown at its step.
+        self.equations: list[Outlined] = []
         if renderer.equations is not None and layout.equation_xy is not None:
             size_px = renderer.style.points_to_px(theme.equation_pt)
             paths: dict[str, MplPath] = {}
             for text in renderer.equations:
                 if text not in paths:
-                    paths[text] = _text_block(text, layout.equation_xy, size_px, theme.font_family)
-                patch = PathPatch(
-                    paths[text], facecolor=_rgb(theme.text), edgecolor="none", linewidth=0.0,
-                    zorder=_Z_WORDS, visible=False,
-                )  # fmt: skip
+                    paths[text] = _text_block(text, layout.equation_xy, size_px, family)
+                patch = Outlined(paths[text], colour, _Z_WORDS, text)
+                patch.set_visible(False)
                 self.surface.add(patch)
                 self.equations.append(patch)
             self.moving += self.equations
@@ -1406,27 +1451,29 @@ class _Scene:
 
     def _label_boxes(self) -> list[tuple[float, float, float, float]]:
         """The grids' labels' boxes in image pixels (lines are cut around them too)."""
-        if self._grid_label_boxes is None:
-            renderer = self.canvas.get_renderer()
-            to_pixels = self.surface.transform.inverted()
-            pad = TEXT_CLEARANCE_PX
-            self._grid_label_boxes = []
-            for label in self.grid_labels:
-                (x0, y0), (x1, y1) = to_pixels.transform(label.get_window_extent(renderer))
-                box = (min(x0, x1) - pad, min(y0, y1) - pad, max(x0, x1) + pad, max(y0, y1) + pad)
-                self._grid_label_boxes.append(box)
-        return self._grid_label_boxes
+        return [label.box_px for label in self.grid_labels]
 
     def _ring_colour(self, mark: Ring) -> tuple[float, float, float, float]:
         fill = _fill_rgb(self.theme, self.figure_description.grid(mark.grid).fill(mark.cell))
         return _rgb(self.theme.text_on(self.theme.shaded(fill)))
 
     def _draw_background(self) -> None:
-        """Draw the static scene (animated artists are skipped) and save its pixels."""
+        """Draw the static scene (animated artists are skipped) and save its pixels.
+
+        As a figure draws itself: its background, then its artists by zorder
+        (ties in the order they were added).
+        """
+        agg = self.agg
+        agg.clear()
+        # The renderer's own pixels (a writable view, drawn into in place) ...
+        self.pixels = np.asarray(agg.buffer_rgba())
+        if not self.renderer.style.transparent:
+            # The figure's background rectangle covers every pixel whole.
+            self.pixels[...] = (*self.theme.background, 255)
+        static = [a for a in self.surface.artists if not a.get_animated()]
         with _pinned_rc():
-            self.canvas.draw()
-        # The canvas's own pixels (a writable view, drawn into in place) ...
-        self.pixels = np.asarray(self.canvas.buffer_rgba())
+            for artist in sorted(static, key=lambda artist: artist.get_zorder()):
+                artist.draw(agg)
         self.background = self.pixels.copy()
         # ... and what the blitted frames see: the same memory, read-only.
         self.frame_view = self.pixels.view()
@@ -1439,9 +1486,7 @@ class _Scene:
 
         A small frame does not look: its whole background is restored.
         """
-        # What Figure.draw_artist does, with the renderer looked up once
-        # (the lookup works out the canvas size, each time).
-        renderer = self.canvas.get_renderer()
+        renderer = self.agg
         if self.background.nbytes <= WHOLE_RESTORE_MAX_BYTES:
             for artist in artists:
                 artist.draw(renderer)

@@ -20,14 +20,13 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure as MplFigure
 from matplotlib.path import Path as MplPath
-from matplotlib.text import Text as MplText
 from reference import direct_layout, transposed_layout
 
 from convgif import render
 from convgif.api import RenderError, RenderOptions, _renderer
 from convgif.figures.model import Figure, Grid, Link, Outline, Ring, Shade, Step, Text, box_of
 from convgif.figures.window import window_figure
-from convgif.render import Label, Renderer, Style, Surface
+from convgif.render import Label, Outlined, Renderer, Style, Surface
 from convgif.spec import ConvSpec
 from convgif.theme import Theme, load_theme
 
@@ -376,8 +375,11 @@ def test_the_surface_maps_pixels_as_an_axes_over_the_figure_would(
     ax = figure.add_axes((0.0, 0.0, 1.0, 1.0))
     ax.set_xlim(0, w)
     ax.set_ylim(h, 0)
-    surface = Surface(figure, w, h)
+    surface = Surface(w, h, dpi, figure)
+    animation = Surface(w, h, dpi)  # no figure: the same map, fixed
     assert np.array_equal(surface.transform.get_matrix(), ax.transData.get_matrix())
+    assert np.array_equal(animation.transform.get_matrix(), ax.transData.get_matrix())
+    assert animation.size == tuple(figure.bbox.size)
     corners = np.array([[0.0, 0.0], [w, h], [w / 3, h / 7]])
     expected = np.column_stack([corners[:, 0], h - corners[:, 1]]) * (1 + 1e-3 / np.array([w, h]))
     assert np.allclose(surface.transform.transform(corners), expected)
@@ -419,7 +421,7 @@ def test_labels_widen_the_image_and_are_drawn() -> None:
     plain, labelled = renderer_of(spec), renderer_of(spec, Style(labels=True))
     assert set(labelled.layout.labels) == {"input", "output"} and plain.layout.labels == {}
     assert labelled.size_px[0] > plain.size_px[0]
-    texts = [a.get_text() for a in labelled.figure_for_step(0).artists if isinstance(a, MplText)]
+    texts = [a.get_text() for a in labelled.figure_for_step(0).artists if isinstance(a, Outlined)]
     assert "input 5×5, padding 1, stride 2" in texts and "output 3×3" in texts
 
 
