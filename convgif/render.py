@@ -690,14 +690,12 @@ class Label(Outlined):
         self,
         mark: Text,
         path: MplPath,
-        ink_px: tuple[float, float, float, float] | None = None,
         *,
         facecolor: tuple[float, float, float, float],
         zorder: float,
     ) -> None:
         super().__init__(path, facecolor, zorder, mark.text)
         self.mark = mark
-        self._ink_px = ink_px
 
 
 def _fill_rgb(theme: Theme, fill: str | None) -> RGB:
@@ -1024,27 +1022,6 @@ class Renderer:
         pixels = self.layout.plane(mark.grid).points(np.column_stack([rows, cols]))
         return MplPath(pixels, glyphs.codes if len(glyphs.codes) else None)
 
-    def label_ink_px(self, mark: Text) -> tuple[float, float, float, float] | None:
-        """The ink box ``(x0, y0, x1, y1)`` of :meth:`label_path` in image pixels, or None.
-
-        Known without looking at the outline's curves when the plane is not
-        slanted (rows down, columns right): the glyphs' ink box, placed as
-        :meth:`label_path` places the glyphs. None on a slanted plane, or
-        for a text without ink.
-        """
-        plane = self.layout.plane(mark.grid)
-        upright = plane.row_px[0] == 0.0 and plane.col_px[1] == 0.0
-        if not (upright and plane.row_px[1] > 0.0 and plane.col_px[0] > 0.0):
-            return None
-        glyphs, size, u0, v0, anchor = self._placement(mark)
-        if not len(glyphs.vertices):
-            return None
-        x0, y0, x1, y1 = glyphs.ink
-        rows = [anchor[0] - (v - v0) * size for v in (y1, y0)]  # top, bottom
-        cols = [anchor[1] + (u - u0) * size for u in (x0, x1)]
-        (left, top), (right, bottom) = plane.points(np.column_stack([rows, cols]))
-        return (float(left), float(top), float(right), float(bottom))
-
 
 class _TextMeasure:
     """Pixel sizes of upright text in the theme's font, as its glyph outlines are drawn."""
@@ -1267,16 +1244,20 @@ class _Scene:
             self.moving += self.equations
 
     def _text_colour(self, mark: Text) -> tuple[float, float, float, float]:
-        theme = self.theme
-        fill = _fill_rgb(theme, self.figure_description.grid(mark.grid).fill(mark.cell))
-        if mark.role == "faint" and not mark.on_shade:
-            return _rgb(theme.faint_text())
-        return _rgb(theme.text_on(theme.shaded(fill) if mark.on_shade else fill))
+        """The colour of a text on its cell (contrast ratios: worked out once per fill)."""
+        fill = self.figure_description.grid(mark.grid).fill(mark.cell)
+        key = (fill, mark.on_shade, mark.role == "faint" and not mark.on_shade)
+        if key not in self._text_colours:
+            theme = self.theme
+            colour = _fill_rgb(theme, fill)
+            ink = theme.text_on(theme.shaded(colour) if mark.on_shade else colour)
+            self._text_colours[key] = _rgb(theme.faint_text() if key[2] else ink)
+        return self._text_colours[key]
 
     def _label(self, mark: Text, z: float) -> Label:
         label = Label(
-            mark, self.renderer.label_path(mark), self.renderer.label_ink_px(mark),
-            facecolor=self._text_colour(mark), zorder=self.band[mark.grid] + z,
+            mark, self.renderer.label_path(mark), facecolor=self._text_colour(mark),
+            zorder=self.band[mark.grid] + z,
         )  # fmt: skip
         self.surface.add(label)
         return label
@@ -1284,6 +1265,7 @@ class _Scene:
     def _add_texts(self) -> None:
         """Static texts, and one artist per distinct text mark of the steps (hidden)."""
         description = self.figure_description
+        self._text_colours: dict[tuple[str | None, bool, bool], tuple[float, ...]] = {}
         self.static_labels = [self._label(mark, _Z_TEXT) for mark in description.texts]
         for label in self.static_labels:
             if label.mark.grid in self.dynamic:
@@ -1298,8 +1280,17 @@ class _Scene:
         self._shown: list[Artist] = []
 
     def _add_moving_shapes(self) -> None:
-        """Per grid: the shaded cells, the outlines, the links into it, the rings."""
+        """Per grid: the shaded cells, the outlines, the links into it, the rings.
+
+        Only those some step has: a collection costs about half a millisecond
+        to make.
+        """
         theme, style = self.theme, self.renderer.style
+        marked = {
+            (type(mark), mark.target if isinstance(mark, Link) else mark.grid)
+            for step in self.figure_description.steps
+            for mark in step.marks
+        }
         width = style.points(theme.line_width_pt)
         self._widths = (width, style.points(theme.window_width_pt))
         # Shaded cells and outlines of a grid share one collection (outlines
@@ -1308,19 +1299,22 @@ class _Scene:
         self.links: dict[str, LineCollection] = {}
         self.rings: dict[str, PolyCollection] = {}
         for grid in self.figure_description.grids:
-            z = self.band[grid.name]
-            self.shades[grid.name] = _Polygons(
-                [], edgecolors=[_rgb(theme.line)], linewidths=width, joinstyle="miter",
-                zorder=z + _Z_SHADE,
-            )  # fmt: skip
-            self.links[grid.name] = _Lines(
-                [], colors=[_rgb(theme.connector)], capstyle="butt", zorder=z + _Z_LINK,
-                antialiaseds=True, **self._line_kw(theme.connector_width_pt),
-            )  # fmt: skip
-            self.rings[grid.name] = _Polygons(
-                [], facecolors="none", linewidths=style.points(theme.window_width_pt),
-                zorder=z + _Z_RING,
-            )  # fmt: skip
+            name, z = grid.name, self.band[grid.name]
+            if (Shade, name) in marked or (Outline, name) in marked:
+                self.shades[name] = _Polygons(
+                    [], edgecolors=[_rgb(theme.line)], linewidths=width, joinstyle="miter",
+                    zorder=z + _Z_SHADE,
+                )  # fmt: skip
+            if (Link, name) in marked:
+                self.links[name] = _Lines(
+                    [], colors=[_rgb(theme.connector)], capstyle="butt", zorder=z + _Z_LINK,
+                    antialiaseds=True, **self._line_kw(theme.connector_width_pt),
+                )  # fmt: skip
+            if (Ring, name) in marked:
+                self.rings[name] = _Polygons(
+                    [], facecolors="none", linewidths=style.points(theme.window_width_pt),
+                    zorder=z + _Z_RING,
+                )  # fmt: skip
         for group in (self.shades, self.links, self.rings):
             for artist in group.values():
                 self.surface.add(artist)
@@ -1423,11 +1417,10 @@ class _Scene:
                 artist.set_visible(k <= index)
         self._revealed_upto = index
         text_boxes: list[tuple[float, float, float, float]] | None = None  # when a link needs them
-        for name in self.shades:
-            plane = layout.plane(name)
-            self._set_shade(
-                self.shades[name], by_grid.get((Shade, name), []), by_grid.get((Outline, name), [])
-            )
+        for name, shades in self.shades.items():
+            outlines = by_grid.get((Outline, name), [])
+            self._set_shade(shades, by_grid.get((Shade, name), []), outlines)
+        for name, links in self.links.items():
             segments = [
                 part for m in by_grid.get((Link, name), []) for part in _link_segments(layout, m)
             ]
@@ -1438,14 +1431,15 @@ class _Scene:
                     text_boxes = [label.box_px for label in visible] + self._label_boxes()
                 if text_boxes:
                     segments = clip_outside_boxes(segments, _near(text_boxes, segments))
-            self.links[name].set_segments(segments)
-            rings = by_grid.get((Ring, name), [])
-            self.rings[name].set_verts(
+            links.set_segments(segments)
+        for name, circles in self.rings.items():
+            plane, rings = layout.plane(name), by_grid.get((Ring, name), [])
+            circles.set_verts(
                 [plane.points(np.array([m.cell[0] + 0.5, m.cell[1] + 0.5]) + self._ring_rc)
                  for m in rings]
             )  # fmt: skip
             if rings:
-                self.rings[name].set_edgecolors([self._ring_colour(m) for m in rings])
+                circles.set_edgecolors([self._ring_colour(m) for m in rings])
         for k, patch in enumerate(self.equations):
             patch.set_visible(k == index)
 

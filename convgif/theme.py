@@ -355,9 +355,7 @@ def _colour(raw: object, bad: Any) -> RGB:
     raise bad(expected)
 
 
-def palette(
-    theme: Theme, fills: Sequence[RGB] = (), inks: Sequence[RGB] = ()
-) -> np.ndarray:
+def palette(theme: Theme, fills: Sequence[RGB] = (), inks: Sequence[RGB] = ()) -> np.ndarray:
     """Every colour a frame of this theme can contain, as ``(N, 3)`` uint8, ``N <= 255``.
 
     The flat colours first: the theme's fills (:attr:`Theme.fill_colours`) and
