@@ -298,7 +298,7 @@ def test_lines_are_cut_around_the_grids_labels(theme) -> None:  # type: ignore[n
     renderer = Renderer(figure, Style(theme=theme, layout="flat", labels=True))
     scene = render._Scene(renderer, animated=False)
     scene.set_step(15)
-    boxes = scene._label_boxes()
+    boxes = [label.box_px for label in scene.grid_labels]
     assert len(boxes) == len(figure.grids)
     for segments in scene.links.values():
         for (x0, y0), (x1, y1) in segments.get_segments():

@@ -450,7 +450,7 @@ def test_a_moving_artist_of_unknown_extent_restores_the_whole_frame(
     known = render._ink_box
 
     def unknown_for_texts(artist, *args):  # type: ignore[no-untyped-def]
-        return None if isinstance(artist, Label) else known(artist, *args)
+        return None if isinstance(artist, Outlined) else known(artist, *args)
 
     monkeypatch.setattr(render, "_ink_box", unknown_for_texts)
     spec = SPECS["direct"]
