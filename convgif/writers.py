@@ -522,19 +522,18 @@ def _window(box: tuple[int, int, int, int]) -> tuple[slice, slice]:
 
 @dataclass(frozen=True)
 class _Delta:
-    """Where a frame's palette indices may differ from the previous frame's.
+    """Where a frame's palette indices differ from the previous frame's.
 
     Attributes
     ----------
     box
         ``(left, top, width, height)``: outside it the indices are unchanged.
-    before, after
-        The previous and the new indices inside ``box`` (same shape).
+    changed
+        Bool mask over ``box``: the indices that differ.
     """
 
     box: tuple[int, int, int, int]
-    before: np.ndarray
-    after: np.ndarray
+    changed: np.ndarray
 
 
 class _Indexer:
@@ -545,8 +544,8 @@ class _Indexer:
     them inside its own box (:func:`_bands`). Animations change a small part of
     each frame, so this costs a comparison per pixel instead of a table lookup
     per pixel. The indices are one array updated in place, and each frame's
-    :class:`_Delta` carries the indices its box held before, so the streams
-    compare only inside the box and copy nothing of frame size.
+    :class:`_Delta` says which of them changed, so the streams look only
+    inside its box and copy nothing of frame size.
     """
 
     def __init__(self, mapper: PaletteMapper, transparent: bool, clear: int) -> None:
@@ -566,24 +565,26 @@ class _Indexer:
     def add(self, frame: np.ndarray) -> tuple[np.ndarray, _Delta | None]:
         """The frame's indices and what changed since the previous frame (None for the first).
 
-        The indices (and the delta's ``after``, a view of them) are the same array
-        for every frame, changed by the next call: a caller that keeps a frame's
-        indices copies them.
+        The indices and the delta's mask are the same arrays for every frame,
+        changed by the next call: a caller that keeps them copies them.
         """
         if self.previous is None or self.indices is None:
             self.previous = frame.copy()
             self.indices = self._map(frame)
             self.scratch = np.empty(frame.shape[:2], dtype=bool)
             return self.indices, None
-        bands = _bands(_changed_pixels(self.previous, frame, self.scratch))
+        changed = _changed_pixels(self.previous, frame, self.scratch)
+        bands = _bands(changed)
         box = functools.reduce(_union, bands) if bands else (0, 0, 0, 0)
-        window = _window(box)
-        before = self.indices[window].copy()
         for band in bands:
             part = _window(band)
-            self.indices[part] = self._map(frame[part])
+            mapped = self._map(frame[part])
+            # The mask now tells which indices changed: a pixel may change and keep its
+            # index. Outside the bands it is false already.
+            np.not_equal(mapped, self.indices[part], out=changed[part])
+            self.indices[part] = mapped
             self.previous[part] = frame[part]
-        return self.indices, _Delta(box, before, self.indices[window])
+        return self.indices, _Delta(box, changed[_window(box)])
 
 
 @lru_cache(maxsize=4)  # 16 MB each
@@ -696,7 +697,7 @@ class _GifStream:
             base = self._settle_pending(indices)
             if base is not self.canvas:
                 # A cleared box (disposal 2) changed the base outside the delta's box.
-                delta = _Delta((0, 0, self.width, self.height), base, indices)
+                delta = _Delta((0, 0, self.width, self.height), indices != base)
             self.pending = self._encode(*_changes(indices, delta))
             self.base = base
         else:
@@ -808,16 +809,14 @@ def _changes(
 ) -> tuple[tuple[int, int, int, int], np.ndarray, np.ndarray]:
     """The box of the indices that differ, the new indices there, and which of them differ.
 
-    Looked for only inside ``delta.box``. An identical frame gets a 1-pixel box
-    at the origin: it is still a frame, it keeps its time.
+    An identical frame gets a 1-pixel box at the origin: it is still a frame, it
+    keeps its time.
     """
-    differ = delta.after != delta.before
-    found = _bounding_box(differ)
+    found = _bounding_box(delta.changed)
     if found is None:
         return (0, 0, 1, 1), np.ascontiguousarray(indices[:1, :1]), np.zeros((1, 1), dtype=bool)
-    window = _window(found)
     box = (found[0] + delta.box[0], found[1] + delta.box[1], found[2], found[3])
-    return box, np.ascontiguousarray(delta.after[window]), differ[window]
+    return box, np.ascontiguousarray(indices[_window(box)]), delta.changed[_window(found)]
 
 
 def _union(
