@@ -16,8 +16,8 @@ timestamps and no version stamps: the same frames give the same bytes.
 Colours are mapped to a palette (the renderer's theme colours and their
 blends) by nearest colour, without dithering, through a lookup table built once
 per palette (:class:`PaletteMapper`). The streamed writers compare each frame
-with the previous one first and map only the box that changed: an animation
-changes a small part of each frame.
+with the previous one first and map only the rows that changed, within the
+columns that changed: an animation changes a small part of each frame.
 """
 
 from __future__ import annotations
