@@ -7,6 +7,7 @@ convolution code is involved.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import tracemalloc
 from collections.abc import Iterator
@@ -23,6 +24,8 @@ from convgif.writers import (
     STILL_SUFFIXES,
     OutputError,
     Written,
+    _bands,
+    _where,
     atomic_path,
     check_output_path,
     palette_mapper,
@@ -528,6 +531,92 @@ def test_streamed_writers_round_trip_any_palette_frames(
         assert len(parse_gif(path.read_bytes())["frames"]) == count
     else:
         assert parse_png(path.read_bytes())["acTL"] == (count, 0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    suffix=st.sampled_from([".gif", ".png"]),
+    transparent=st.booleans(),
+    unchanged=st.sampled_from([None, True, False]),
+    data=st.data(),
+)
+def test_streamed_writers_round_trip_changes_far_apart_from_one_buffer(
+    tmp_path_factory, suffix, transparent, unchanged, data
+):
+    # Blocks change at once in rows far apart (each run of changed rows is mapped
+    # in its own box), appear and vanish (with transparency), and every frame
+    # comes in one reused buffer while the writer updates its indices in place.
+    transparent = transparent and suffix == ".gif"  # a transparent APNG goes through Pillow
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    height, width = int(rng.integers(8, 40)), int(rng.integers(1, 30))
+    colours = np.concatenate([PALETTE, np.full((len(PALETTE), 1), 255, np.uint8)], axis=1)
+    frames = [colours[rng.integers(0, len(PALETTE), (height, width))]]
+    for _ in range(int(rng.integers(1, 6))):
+        frame = frames[-1].copy()
+        for _ in range(int(rng.integers(0, 4))):
+            top, left = int(rng.integers(0, height)), int(rng.integers(0, width))
+            block = frame[
+                top : top + int(rng.integers(1, 4)), left : left + int(rng.integers(1, 6))
+            ]
+            block[...] = colours[rng.integers(0, len(PALETTE))]
+            if transparent and rng.random() < 0.4:
+                block[..., 3] = 0
+        frames.append(frame)
+    buffer = np.empty_like(frames[0])
+
+    def reused() -> Iterator[np.ndarray]:
+        for frame in frames:
+            buffer[...] = frame
+            yield buffer
+
+    path = tmp_path_factory.mktemp("anim") / f"a{suffix}"
+    options = {"transparent": transparent}
+    if suffix == ".gif":
+        options["unchanged_transparency"] = unchanged
+    write_animation(path, reused(), duration_ms=100, palette=PALETTE, **options)
+    read, _ = read_frames(path, "RGBA")
+    assert len(read) == len(frames)
+    for got, frame in zip(read, frames, strict=True):
+        shown = frame[..., 3] == 255
+        assert np.array_equal(got[..., 3] > 0, shown)
+        assert np.array_equal(got[shown][:, :3], frame[shown][:, :3])
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data(), clear=st.integers(0, 255))
+def test_where_by_arithmetic_is_np_where(data, clear):
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    shape = tuple(int(n) for n in rng.integers(0, 20, 2))
+    indices = rng.integers(0, 256, shape).astype(np.uint8)
+    keep = rng.random(shape) < rng.random()
+    expected = np.where(keep, indices, np.uint8(clear))
+    assert np.array_equal(_where(keep, indices, clear), expected)
+    assert _where(keep, indices, clear).dtype == np.uint8
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_bands_hold_every_true_pixel_in_one_tight_box_per_run_of_rows(data):
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    height, width = (int(n) for n in rng.integers(1, 30, 2))
+    mask = np.zeros((height, width), dtype=bool)
+    for _ in range(int(rng.integers(0, 5))):
+        top, left = (int(n) for n in rng.integers(0, (height, width)))
+        mask[top : top + int(rng.integers(1, 5)), left : left + int(rng.integers(1, 8))] = True
+    bands = _bands(mask)
+    covered = np.zeros_like(mask)
+    for left, top, band_width, band_height in bands:
+        inside = mask[top : top + band_height, left : left + band_width]
+        # tight: every edge row and column of the box holds a true pixel
+        assert inside[0].any() and inside[-1].any() and inside[:, 0].any() and inside[:, -1].any()
+        assert inside.any(axis=1).all()  # a run of rows that all hold one
+        assert not mask[top : top + band_height, :left].any()
+        assert not mask[top : top + band_height, left + band_width :].any()
+        covered[top : top + band_height, left : left + band_width] = True
+    assert not (mask & ~covered).any()
+    # one box per run: the boxes' rows never touch
+    spans = sorted((top, top + band_height) for _, top, _, band_height in bands)
+    assert all(stop < start for (_, stop), (start, _) in itertools.pairwise(spans))
 
 
 def test_transparent_gif_shows_alpha_correctly_including_the_loop(tmp_path):
