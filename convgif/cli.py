@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -54,20 +54,63 @@ class Stopped(KeyboardInterrupt):
 REPEATED_STOP_IGNORED_S = 1.0
 
 
-def _stop_signals_raise() -> contextlib.AbstractContextManager[None]:
-    """While inside, the stop signals raise :class:`Stopped`, which unwinds as Ctrl-C does:
-    temporary files are removed and worker processes stopped (exit status 128 + signal)."""
-    stopping_since: float | None = None
+class _StopSignals:
+    """While entered, the stop signals raise :class:`Stopped`, which unwinds as Ctrl-C does:
+    temporary files are removed and worker processes stopped (exit status 128 + signal).
 
-    def stop(signum: int, frame: object) -> None:
-        nonlocal stopping_since
+    ``signum`` keeps the first signal received: its exception can reach the
+    command line as another one (raised inside a call from C++ back into
+    Python, matplotlib reports it as an invalid transform), and the run was
+    interrupted all the same.
+    """
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._since: float | None = None
+        self._handled: contextlib.AbstractContextManager[None] | None = None
+
+    def _stop(self, signum: int, frame: object) -> None:
         now = time.monotonic()
-        if stopping_since is not None and now - stopping_since < REPEATED_STOP_IGNORED_S:
+        if self._since is not None and now - self._since < REPEATED_STOP_IGNORED_S:
             return  # not SIG_IGN: that reports a signal caught just before as a race
-        stopping_since = now
+        self._since = now
+        if self.signum is None:
+            self.signum = signum
         raise Stopped(signum)
 
-    return stop_signals_handled(stop)
+    def __enter__(self) -> _StopSignals:
+        self._handled = stop_signals_handled(self._stop)
+        self._handled.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._handled is not None
+        self._handled.__exit__(*exc)
+
+
+def _interrupted(signum: int) -> NoReturn:
+    click.echo("convgif: interrupted", err=True)
+    sys.exit(128 + signum)
+
+
+def _report(error: Exception) -> NoReturn:
+    """Exit with ``error`` as one line (status 2 for bad input, 1 for a failed write)."""
+    if isinstance(error, click.BadParameter):
+        # "--fps: 0.0 is not in the range x>0.", the form of every other error.
+        name = max(error.param.opts, key=len) if error.param else error.param_hint
+        click.echo(f"convgif: error: {name}: {error.message}", err=True)
+        sys.exit(2)
+    if isinstance(error, click.ClickException):
+        click.echo(f"convgif: error: {error.format_message()}", err=True)
+        sys.exit(error.exit_code)
+    if isinstance(error, ConvgifError):
+        click.echo(f"convgif: error: {error}", err=True)
+        sys.exit(2)
+    if isinstance(error, OSError):
+        where = f"cannot write {error.filename}: " if error.filename else ""
+        click.echo(f"convgif: error: {where}{error.strerror or error}", err=True)
+        sys.exit(1)
+    raise error
 
 
 class ConvgifGroup(click.Group):
@@ -75,32 +118,20 @@ class ConvgifGroup(click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
+        stop = _StopSignals()
         try:
-            with _stop_signals_raise():
+            with stop:
                 return super().main(*args, **kwargs)
         except click.exceptions.Exit as done:
             sys.exit(done.exit_code)
-        except click.BadParameter as error:
-            # "--fps: 0.0 is not in the range x>0.", the form of every other error.
-            name = max(error.param.opts, key=len) if error.param else error.param_hint
-            click.echo(f"convgif: error: {name}: {error.message}", err=True)
-            sys.exit(2)
-        except click.ClickException as error:
-            click.echo(f"convgif: error: {error.format_message()}", err=True)
-            sys.exit(error.exit_code)
-        except ConvgifError as error:
-            click.echo(f"convgif: error: {error}", err=True)
-            sys.exit(2)
-        except OSError as error:
-            where = f"cannot write {error.filename}: " if error.filename else ""
-            click.echo(f"convgif: error: {where}{error.strerror or error}", err=True)
-            sys.exit(1)
         except (click.Abort, KeyboardInterrupt) as error:
             # click turns KeyboardInterrupt (and so Stopped) into Abort, keeping it as the cause.
             cause = error.__cause__ if isinstance(error, click.Abort) else error
-            signum = getattr(cause, "signum", signal.SIGINT)
-            click.echo("convgif: interrupted", err=True)
-            sys.exit(128 + signum)
+            _interrupted(getattr(cause, "signum", signal.SIGINT))
+        except Exception as error:
+            if stop.signum is not None:
+                _interrupted(stop.signum)
+            _report(error)
 
 
 class _Finite:

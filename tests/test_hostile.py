@@ -886,3 +886,32 @@ def test_pure_modules_import_no_numpy() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_a_stop_signal_turned_into_another_error_still_reports_an_interruption() -> None:
+    # A signal's exception raised inside a call from C++ back into Python can
+    # come out as another exception (matplotlib: "Invalid affine transformation
+    # matrix"); the run was interrupted all the same: exit 128 + signal, no error.
+    from convgif.cli import ConvgifGroup
+
+    @click.group(cls=ConvgifGroup)
+    def group() -> None: ...
+
+    @group.command()
+    def draw() -> None:
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1.0)  # the handler raises here
+        except KeyboardInterrupt as error:
+            raise ValueError("Invalid affine transformation matrix") from error
+
+    @group.command()
+    def fail() -> None:
+        raise ConvgifError("--stride: must be at least 1, got 0")
+
+    result = CliRunner().invoke(group, ["draw"])
+    assert result.exit_code == 128 + signal.SIGTERM, result.output
+    assert result.output.strip() == "convgif: interrupted"
+    # Without a signal, the same kind of failure is reported as usual.
+    result = CliRunner().invoke(group, ["fail"])
+    assert result.exit_code == 2 and result.output.strip().startswith("convgif: error: --stride")
