@@ -63,7 +63,6 @@ from convgif.layout import (
     LAYOUTS,
     Layout,
     LayoutKind,
-    Plane,
     Segment,
     clip_outside_boxes,
     make_layout,
@@ -278,6 +277,17 @@ def _fitted_dashes(edge_px: float, on_pt: float, off_pt: float, px_per_pt: float
     stretch = edge_pt / (count * period)
     on, off = on_pt * stretch, off_pt * stretch
     return (on / 2.0, (on, off))
+
+
+def _edge(
+    edge: tuple[int, int], horizontal: bool, length: int
+) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The plane points ``(row, col)`` at the ends of ``length`` unit edges from ``edge``:
+    along grid line ``edge[0]`` (a row line if ``horizontal``) from ``edge[1]``."""
+    line, start = edge
+    if horizontal:
+        return ((line, start), (line, start + length))
+    return ((start, line), (start + length, line))
 
 
 def _merge_runs(edges: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
@@ -1212,7 +1222,7 @@ class _Scene:
         for edges, horizontal, length in ((dashed_h, True, col_len), (dashed_v, False, row_len)):
             if not edges:
                 continue
-            segments = [self._edge(plane, e, horizontal, 1) for e in edges]
+            segments = plane.points([_edge(e, horizontal, 1) for e in edges])
             artists.append(
                 _Lines(
                     segments, colors=[_rgb(theme.padding_line)],
@@ -1220,25 +1230,18 @@ class _Scene:
                     capstyle="butt", zorder=z + _Z_DASHED, **self._line_kw(theme.line_width_pt),
                 )
             )  # fmt: skip
-        solid = [self._edge(plane, (line, a), True, b - a) for line, a, b in _merge_runs(solid_h)]
-        solid += [self._edge(plane, (line, a), False, b - a) for line, a, b in _merge_runs(solid_v)]
+        solid = [_edge((line, a), True, b - a) for line, a, b in _merge_runs(solid_h)]
+        solid += [_edge((line, a), False, b - a) for line, a, b in _merge_runs(solid_v)]
         if solid:
             artists.append(
                 _Lines(
-                    solid, colors=[_rgb(theme.line)], capstyle="projecting", zorder=z + _Z_SOLID,
-                    **self._line_kw(theme.line_width_pt),
+                    plane.points(solid), colors=[_rgb(theme.line)], capstyle="projecting",
+                    zorder=z + _Z_SOLID, **self._line_kw(theme.line_width_pt),
                 )
             )  # fmt: skip
         for artist in artists:
             self.surface.add(artist)
         return artists
-
-    @staticmethod
-    def _edge(plane: Plane, edge: tuple[int, int], horizontal: bool, length: int) -> np.ndarray:
-        line, start = edge
-        if horizontal:
-            return plane.points([(line, start), (line, start + length)])
-        return plane.points([(start, line), (start + length, line)])
 
     def _add_words(self) -> None:
         """Labels, caption (static) and the equation (moving), as glyph outlines."""
