@@ -1424,7 +1424,8 @@ class _Scene:
         cells = [cell for mark in marks for cell in mark.cells]
         boxes = [plane.rect(*m.box) for m in outlines]
         verts = plane.cells_corners(cells)
-        artist.set_verts([*verts, *boxes] if boxes else verts)
+        # One (N, 4, 2) array: matplotlib's fast path, one template for every polygon.
+        artist.set_verts(np.concatenate([verts, np.reshape(boxes, (-1, 4, 2))]) if boxes else verts)
         # A shaded empty cell shows the (opaque) shaded background, which keeps
         # a transparent figure's window visible.
         shaded = self._shaded_rgba
@@ -1494,10 +1495,10 @@ class _Scene:
             links.set_segments(segments)
         for name, circles in self.rings.items():
             plane, rings = layout.plane(name), by_grid.get((Ring, name), [])
-            circles.set_verts(
-                [plane.points(np.array([m.cell[0] + 0.5, m.cell[1] + 0.5]) + self._ring_rc)
-                 for m in rings]
-            )  # fmt: skip
+            centres = np.array([(m.cell[0] + 0.5, m.cell[1] + 0.5) for m in rings]).reshape(
+                -1, 1, 2
+            )
+            circles.set_verts(plane.points(centres + self._ring_rc))
             if rings:
                 circles.set_edgecolors([self._ring_colour(m) for m in rings])
         for k, patch in enumerate(self.equations):
