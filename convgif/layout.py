@@ -15,6 +15,7 @@ side, on whole pixels.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -83,10 +84,15 @@ class Plane:
             [[self.row_px[0], self.col_px[0]], [self.row_px[1], self.col_px[1]]], dtype=float
         )
 
+    @functools.cached_property
+    def _affine(self) -> tuple[np.ndarray, np.ndarray]:
+        # Made once: a frame maps points on its planes dozens of times.
+        return self.matrix.T, np.asarray(self.origin, dtype=float)
+
     def points(self, rc: np.ndarray | list[tuple[float, float]]) -> np.ndarray:
         """Pixel ``(x, y)`` of plane points ``(row, col)`` (any leading shape)."""
-        rc = np.asarray(rc, dtype=float)
-        return rc @ self.matrix.T + np.asarray(self.origin, dtype=float)
+        matrix_t, origin = self._affine
+        return np.asarray(rc, dtype=float) @ matrix_t + origin
 
     def point(self, row: float, col: float) -> tuple[float, float]:
         """Pixel ``(x, y)`` of one plane point."""
