@@ -1294,28 +1294,29 @@ class _Scene:
     def _add_texts(self) -> None:
         """Static texts, and one artist per distinct text mark of the steps (hidden).
 
-        An animation draws the texts it redraws every frame (the steps' own,
-        and the static texts of a grid redrawn every frame) merged, one
-        outline per grid and colour: one renderer call instead of one a text
-        (a frame of a channels figure writes about 70). Their own artists are
-        then not drawn; they give the boxes lines are cut around.
+        An animation draws its texts merged, one outline per grid, colour and
+        kind (static or the step's): one renderer call instead of one a text
+        (a frame of a channels figure writes about 70, a matrix's background
+        a hundred). Their own artists are then not drawn; they give the boxes
+        lines are cut around.
         """
         merge = self.animated
         description = self.figure_description
         self._text_colours: dict[tuple[str | None, bool, bool], tuple[float, ...]] = {}
         self.static_labels = []
-        redrawn: dict[tuple[float, tuple[float, ...]], list[Label]] = {}
+        merged: dict[tuple[float, tuple[float, ...]], list[Label]] = {}
         for mark in description.texts:
-            moving = mark.grid in self.dynamic
-            label = self._label(mark, _Z_TEXT, drawn=not (merge and moving))
+            label = self._label(mark, _Z_TEXT, drawn=not merge)
             self.static_labels.append(label)
-            if moving and merge:
-                redrawn.setdefault((label.zorder, label.get_facecolor()), []).append(label)
-            elif moving:
+            if merge:
+                merged.setdefault((label.zorder, label.get_facecolor()), []).append(label)
+            elif mark.grid in self.dynamic:
                 self.moving.append(label)
-        for (z, colour), labels in redrawn.items():
-            merged = Outlined(_joined([label.get_path() for label in labels]), colour, z)
-            self.moving.append(self.surface.add(merged))
+        for (z, colour), labels in merged.items():
+            outline = Outlined(_joined([label.get_path() for label in labels]), colour, z)
+            self.surface.add(outline)
+            if labels[0].mark.grid in self.dynamic:  # one grid a zorder band
+                self.moving.append(outline)
         self.mark_labels: dict[Text, Label] = {}
         # Per (zorder, colour): the outline that draws the step's texts of it.
         self.text_layers: dict[tuple[float, tuple[float, ...]], Outlined] = {}
