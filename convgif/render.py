@@ -477,8 +477,9 @@ def _outline_ink(vertices: np.ndarray, codes: np.ndarray) -> tuple[float, float,
 
 # Strings are laid out here, character by character (each glyph's advance
 # width, then the font's kerning with the next), from outlines read once per
-# character: TextPath lays out every string anew with its shaping engine,
-# about 3 ms a string, and a figure with numbers writes hundreds of them.
+# character and words laid out once: TextPath lays out every string anew with
+# its shaping engine, about 3 ms a string, and a figure with numbers writes
+# hundreds of them.
 _EM_PX = 100.0  # the size glyph outlines are read at, as TextPath does
 
 
@@ -521,11 +522,22 @@ def _kerning(left: int, right: int, family: str) -> float:
     return _face(family).get_kerning(left, right, Kerning.DEFAULT) / 64.0 / _EM_PX
 
 
-def _laid_out(text: str, family: str) -> list[tuple[_Char, float]] | None:
-    """Each character of one line of plain text with its ``x`` (em); None for
-    mathematics or a character the font lacks."""
-    if "$" in text or "\n" in text:
-        return None
+@dataclass(frozen=True)
+class _Run:
+    """A piece of a line of text laid out from ``x = 0`` (em): each glyph with its
+    ``x``, where the next piece starts, the first and last glyphs (for kerning)
+    and the ink's box (None: none, a space)."""
+
+    placed: tuple[tuple[_Char, float], ...]
+    advance: float
+    first: int
+    last: int
+    ink: tuple[float, float, float, float] | None
+
+
+@lru_cache(maxsize=16384)
+def _run(text: str, family: str) -> _Run | None:
+    """``text`` (a word, or a space) laid out; None if the font lacks a character."""
     placed: list[tuple[_Char, float]] = []
     x, previous = 0.0, None
     for character in text:
@@ -537,45 +549,80 @@ def _laid_out(text: str, family: str) -> list[tuple[_Char, float]] | None:
         placed.append((glyph, x))
         x += glyph.advance
         previous = glyph.index
-    return placed
+    inks = [(g.ink, gx) for g, gx in placed if g.ink is not None]
+    ink = None
+    if inks:
+        ink = (
+            min(box[0] + gx for box, gx in inks),
+            min(box[1] for box, _ in inks),
+            max(box[2] + gx for box, gx in inks),
+            max(box[3] for box, _ in inks),
+        )
+    return _Run(tuple(placed), x, placed[0][0].index, placed[-1][0].index, ink)
 
 
-def _ink_of(placed: list[tuple[_Char, float]]) -> tuple[float, float, float, float]:
-    boxes = [(g.ink, x) for g, x in placed if g.ink is not None]
-    if not boxes:
+def _line(text: str, family: str) -> list[tuple[_Run, float]] | None:
+    """One line of plain text as its words and spaces, each laid out once and placed
+    (kerned with its neighbours: the same as laying the line out character by
+    character); None for mathematics or a character the font lacks.
+
+    Wrapping measures the same words in many candidate lines.
+    """
+    if "$" in text or "\n" in text:
+        return None
+    pieces: list[tuple[_Run, float]] = []
+    x, previous = 0.0, None
+    for k, word in enumerate(text.split(" ")):
+        for piece in (" ", word) if k else (word,):
+            if not piece:
+                continue
+            run = _run(piece, family)
+            if run is None:
+                return None
+            if previous is not None:
+                x += _kerning(previous, run.first, family)
+            pieces.append((run, x))
+            x += run.advance
+            previous = run.last
+    return pieces
+
+
+def _ink_of(pieces: list[tuple[_Run, float]]) -> tuple[float, float, float, float]:
+    inks = [(run.ink, x) for run, x in pieces if run.ink is not None]
+    if not inks:
         return (0.0, 0.0, 0.0, 0.0)
     return (
-        min(ink[0] + x for ink, x in boxes),
-        min(ink[1] for ink, _ in boxes),
-        max(ink[2] + x for ink, x in boxes),
-        max(ink[3] for ink, _ in boxes),
+        min(ink[0] + x for ink, x in inks),
+        min(ink[1] for ink, _ in inks),
+        max(ink[2] + x for ink, x in inks),
+        max(ink[3] for ink, _ in inks),
     )
 
 
 def _ink_width(text: str, family: str) -> float:
     """The width of a line's ink in em, without building its outline."""
-    placed = _laid_out(text, family)
-    if placed is None:
+    pieces = _line(text, family)
+    if pieces is None:
         return _glyphs(text, family).width
-    ink = _ink_of(placed)
+    ink = _ink_of(pieces)
     return ink[2] - ink[0]
 
 
 @lru_cache(maxsize=8192)
 def _glyphs(text: str, family: str) -> _Glyphs:
-    placed = _laid_out(text, family)
-    if placed is None:
+    pieces = _line(text, family)
+    if pieces is None:
         path = TextPath((0.0, 0.0), text, size=1.0, prop=_font_properties(family))
         vertices = np.asarray(path.vertices, dtype=float)
         codes = np.asarray(path.codes if path.codes is not None else [], dtype=np.uint8)
         ink = _outline_ink(vertices, codes) if len(vertices) else (0.0, 0.0, 0.0, 0.0)
         return _Glyphs(vertices, codes, ink)
-    inked = [(g, x) for g, x in placed if len(g.codes)]
+    inked = [(g, x + gx) for run, x in pieces for g, gx in run.placed if len(g.codes)]
     if not inked:
         return _Glyphs(np.zeros((0, 2)), np.zeros(0, dtype=np.uint8), (0.0, 0.0, 0.0, 0.0))
     vertices = np.concatenate([g.vertices + np.array([x, 0.0]) for g, x in inked])
     codes = np.concatenate([g.codes for g, _ in inked])
-    return _Glyphs(vertices, codes, _ink_of(placed))
+    return _Glyphs(vertices, codes, _ink_of(pieces))
 
 
 _NO_TRANSFORMS = np.zeros((0, 3, 3))
