@@ -1476,14 +1476,15 @@ class _Scene:
         artist.set_verts(np.concatenate([verts, np.reshape(boxes, (-1, 4, 2))]) if boxes else verts)
         # A shaded empty cell shows the (opaque) shaded background, which keeps
         # a transparent figure's window visible.
+        # Colours as one (N, 4) float array: matplotlib converts a list colour by colour.
         shaded = self._shaded_rgba
-        faces = [shaded[grid.fill(cell)] for cell in cells]
-        artist.set_facecolors(faces + [(0.0, 0.0, 0.0, 0.0)] * len(boxes))
+        faces = [shaded[grid.fill(cell)] for cell in cells] + [(0.0, 0.0, 0.0, 0.0)] * len(boxes)
+        artist.set_facecolor(np.array(faces))
         if boxes:
             width, window = self._widths
-            artist.set_linewidths([width] * len(cells) + [window] * len(boxes))
+            artist.set_linewidth([width] * len(cells) + [window] * len(boxes))
         else:
-            artist.set_linewidths(self._widths[0])
+            artist.set_linewidth(self._widths[0])
 
     @functools.cached_property
     def _shaded_rgba(self) -> dict[str | None, tuple[float, float, float, float]]:
