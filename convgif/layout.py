@@ -95,9 +95,9 @@ class Plane:
         return np.asarray(rc, dtype=float) @ matrix_t + origin
 
     def point(self, row: float, col: float) -> tuple[float, float]:
-        """Pixel ``(x, y)`` of one plane point."""
-        x, y = self.points([(row, col)])[0]
-        return (float(x), float(y))
+        """Pixel ``(x, y)`` of one plane point (plain floats: a frame asks for dozens)."""
+        (rx, ry), (cx, cy), (ox, oy) = self.row_px, self.col_px, self.origin
+        return (row * rx + col * cx + ox, row * ry + col * cy + oy)
 
     def rect(self, top: float, left: float, bottom: float, right: float) -> np.ndarray:
         """The four pixel corners of a plane rectangle, clockwise from its top-left."""

@@ -1660,17 +1660,17 @@ def _link_segments(layout: Layout, mark: Link) -> list[Segment]:
     if layout.kind == "flat":
         # The sides facing the other grid (not the other box: a far diagonal
         # line would then leave through a neighbouring cell).
-        dx, dy = target.outline().mean(axis=0) - source.outline().mean(axis=0)
+        (sx, sy), (tx, ty) = (p.point(p.rows / 2.0, p.cols / 2.0) for p in (source, target))
+        dx, dy = tx - sx, ty - sy
         horizontal = abs(dx) >= abs(dy)
         ends = []
         for plane, box, sign in ((source, mark.source_box, 1.0), (target, mark.target_box, -1.0)):
-            corners = plane.rect(*box)  # clockwise from the top-left
+            top, left, bottom, right = box
             forward = sign * (dx if horizontal else dy) > 0
-            pair = (
-                ((1, 2) if forward else (3, 0)) if horizontal else ((2, 3) if forward else (0, 1))
-            )
-            x, y = corners[list(pair)].mean(axis=0)
-            ends.append((float(x), float(y)))
+            if horizontal:  # the middle of the right or left side
+                ends.append(plane.point((top + bottom) / 2.0, right if forward else left))
+            else:  # of the bottom or top side
+                ends.append(plane.point(bottom if forward else top, (left + right) / 2.0))
         return [(ends[0], ends[1])]
     # Oblique: centre to centre, hidden behind the grids in front as corner
     # lines are: the corner lines of two boxes shrunk to their centres (all
