@@ -343,24 +343,22 @@ _CELL_WIDTH = 1 << _LOW_BITS  # colours per channel in one cell
 def _nearest_to_cell_centres(palette: np.ndarray) -> np.ndarray:
     """Index of the palette colour nearest each cell centre, in cell-key order.
 
-    One pass over the 64³ grid per palette colour, keeping a running minimum;
-    the squared distance is separable, so each pass is a broadcast sum of three
-    64-vectors. Coordinates are doubled to keep the centres integers; ties go to
-    the lowest index.
+    One pass over the 64³ grid per palette colour, keeping a running minimum
+    of ``distance · 256 + index`` (one key holds both, so the minimum is one
+    comparison a cell and ties go to the lowest index); the squared distance
+    is separable, so each pass is a broadcast sum of three 64-vectors.
+    Coordinates are doubled to keep the centres integers. The largest key,
+    ``3 · 510² · 256 + 254``, fits in an int32.
     """
     levels = 1 << _CELL_BITS
     centres = np.arange(levels, dtype=np.int32) * (2 * _CELL_WIDTH) + (_CELL_WIDTH - 1)
     best = np.full((levels,) * 3, np.iinfo(np.int32).max, dtype=np.int32)  # [b, g, r]
-    nearest = np.zeros(best.shape, dtype=np.uint8)
-    distance = np.empty_like(best)
-    closer = np.empty(best.shape, dtype=bool)
+    key = np.empty_like(best)
     for index, colour in enumerate(palette.astype(np.int32) * 2):
-        red, green, blue = ((centres - channel) ** 2 for channel in colour)
-        np.add(blue[:, None, None], (green[:, None] + red[None, :])[None], out=distance)
-        np.less(distance, best, out=closer)
-        np.copyto(best, distance, where=closer)
-        np.copyto(nearest, index, where=closer)
-    return nearest.reshape(-1)
+        red, green, blue = (((centres - channel) ** 2) << 8 for channel in colour)
+        np.add((blue + index)[:, None, None], (green[:, None] + red[None, :])[None], out=key)
+        np.minimum(best, key, out=best)
+    return (best & 0xFF).astype(np.uint8).reshape(-1)
 
 
 def _nearest(colours: np.ndarray, palette: np.ndarray) -> np.ndarray:
