@@ -549,15 +549,7 @@ def _run(text: str, family: str) -> _Run | None:
         placed.append((glyph, x))
         x += glyph.advance
         previous = glyph.index
-    inks = [(g.ink, gx) for g, gx in placed if g.ink is not None]
-    ink = None
-    if inks:
-        ink = (
-            min(box[0] + gx for box, gx in inks),
-            min(box[1] for box, _ in inks),
-            max(box[2] + gx for box, gx in inks),
-            max(box[3] for box, _ in inks),
-        )
+    ink = _placed_ink([(glyph.ink, gx) for glyph, gx in placed])
     return _Run(tuple(placed), x, placed[0][0].index, placed[-1][0].index, ink)
 
 
@@ -587,16 +579,23 @@ def _line(text: str, family: str) -> list[tuple[_Run, float]] | None:
     return pieces
 
 
-def _ink_of(pieces: list[tuple[_Run, float]]) -> tuple[float, float, float, float]:
-    inks = [(run.ink, x) for run, x in pieces if run.ink is not None]
-    if not inks:
-        return (0.0, 0.0, 0.0, 0.0)
+def _placed_ink(
+    inks: list[tuple[tuple[float, float, float, float] | None, float]],
+) -> tuple[float, float, float, float] | None:
+    """The box of ink boxes each moved right by its ``x``; None if none has ink."""
+    boxes = [(box, x) for box, x in inks if box is not None]
+    if not boxes:
+        return None
     return (
-        min(ink[0] + x for ink, x in inks),
-        min(ink[1] for ink, _ in inks),
-        max(ink[2] + x for ink, x in inks),
-        max(ink[3] for ink, _ in inks),
+        min(box[0] + x for box, x in boxes),
+        min(box[1] for box, _ in boxes),
+        max(box[2] + x for box, x in boxes),
+        max(box[3] for box, _ in boxes),
     )
+
+
+def _ink_of(pieces: list[tuple[_Run, float]]) -> tuple[float, float, float, float]:
+    return _placed_ink([(run.ink, x) for run, x in pieces]) or (0.0, 0.0, 0.0, 0.0)
 
 
 def _ink_width(text: str, family: str) -> float:
