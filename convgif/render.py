@@ -211,6 +211,7 @@ class Style:
 
 
 _ArtistT = TypeVar("_ArtistT", bound=Artist)
+_ItemT = TypeVar("_ItemT", "_Char", "_Run")
 
 
 class Surface:
@@ -501,6 +502,15 @@ class _Char:
     advance: float
     ink: tuple[float, float, float, float] | None  # None: no ink (a space)
 
+    @property
+    def first(self) -> int:
+        """The glyph kerned with what stands before it (itself: see :class:`_Run`)."""
+        return self.index
+
+    @property
+    def last(self) -> int:
+        return self.index
+
 
 @lru_cache(maxsize=4096)
 def _char(character: str, family: str) -> _Char | None:
@@ -535,22 +545,29 @@ class _Run:
     ink: tuple[float, float, float, float] | None
 
 
+def _side_by_side(items: list[_ItemT], family: str) -> tuple[list[tuple[_ItemT, float]], float]:
+    """Glyphs or runs set one after another, each kerned with the one before:
+    each with its ``x`` (em), and where the next would start."""
+    placed: list[tuple[_ItemT, float]] = []
+    x, previous = 0.0, None
+    for item in items:
+        if previous is not None:
+            x += _kerning(previous, item.first, family)
+        placed.append((item, x))
+        x += item.advance
+        previous = item.last
+    return placed, x
+
+
 @lru_cache(maxsize=16384)
 def _run(text: str, family: str) -> _Run | None:
     """``text`` (a word, or a space) laid out; None if the font lacks a character."""
-    placed: list[tuple[_Char, float]] = []
-    x, previous = 0.0, None
-    for character in text:
-        glyph = _char(character, family)
-        if glyph is None:
-            return None
-        if previous is not None:
-            x += _kerning(previous, glyph.index, family)
-        placed.append((glyph, x))
-        x += glyph.advance
-        previous = glyph.index
-    ink = _placed_ink([(glyph.ink, gx) for glyph, gx in placed])
-    return _Run(tuple(placed), x, placed[0][0].index, placed[-1][0].index, ink)
+    glyphs = [_char(character, family) for character in text]
+    if None in glyphs:
+        return None
+    placed, end = _side_by_side(glyphs, family)  # type: ignore[arg-type]
+    ink = _placed_ink([(glyph.ink, x) for glyph, x in placed])
+    return _Run(tuple(placed), end, placed[0][0].first, placed[-1][0].last, ink)
 
 
 def _line(text: str, family: str) -> list[tuple[_Run, float]] | None:
@@ -562,21 +579,12 @@ def _line(text: str, family: str) -> list[tuple[_Run, float]] | None:
     """
     if "$" in text or "\n" in text:
         return None
-    pieces: list[tuple[_Run, float]] = []
-    x, previous = 0.0, None
-    for k, word in enumerate(text.split(" ")):
-        for piece in (" ", word) if k else (word,):
-            if not piece:
-                continue
-            run = _run(piece, family)
-            if run is None:
-                return None
-            if previous is not None:
-                x += _kerning(previous, run.first, family)
-            pieces.append((run, x))
-            x += run.advance
-            previous = run.last
-    return pieces
+    words = text.split(" ")
+    pieces = [piece for k, word in enumerate(words) for piece in ((" ", word) if k else (word,))]
+    runs = [_run(piece, family) for piece in pieces if piece]
+    if None in runs:
+        return None
+    return _side_by_side(runs, family)[0]  # type: ignore[arg-type]
 
 
 def _placed_ink(
