@@ -11,6 +11,7 @@ encoded with one palette, without per-frame quantisation or dithering.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -245,10 +246,25 @@ def load_theme(name_or_path: str | Path = DEFAULT_THEME) -> Theme:
                 f"--theme: unknown theme {excerpt(name)} (available: {names}; or give a path "
                 f"to a {THEME_SUFFIX} file)"
             )
-    values = _read_values(path)
     default_path = themes_dir() / (DEFAULT_THEME + THEME_SUFFIX)
-    if path.resolve() != default_path.resolve() and default_path.is_file():
-        inherited = _read_values(default_path)
+    inherits = default_path.is_file() and path.resolve() != default_path.resolve()
+    return _theme_of(
+        path, _theme_text(path), default_path, _theme_text(default_path) if inherits else None
+    )
+
+
+def _theme_text(path: Path) -> str:
+    return read_text(path, "--theme", MAX_TEXT_BYTES, ThemeError)
+
+
+# A gallery or a notebook loads its theme once per figure: the files are read
+# each time (a theme edited between two figures is seen), parsed once per text.
+@functools.lru_cache(maxsize=32)
+def _theme_of(path: Path, text: str, default_path: Path, default_text: str | None) -> Theme:
+    """The theme ``text`` (the file ``path``) sets; its missing keys from the default theme."""
+    values = _read_values(path, text)
+    if default_text is not None:
+        inherited = _read_values(default_path, default_text)
         inherited.pop("name", None)
         inherited.pop("description", None)
         values = {**inherited, **values}
@@ -271,9 +287,8 @@ def _key_of(field_name: str) -> str:
     return field_name
 
 
-def _read_values(path: Path) -> dict[str, Any]:
-    """Theme fields set by one TOML file, checked."""
-    text = read_text(path, "--theme", MAX_TEXT_BYTES, ThemeError)
+def _read_values(path: Path, text: str) -> dict[str, Any]:
+    """Theme fields set by one TOML file (``text``, read from ``path``), checked."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

@@ -89,6 +89,18 @@ def test_a_user_theme_sets_only_what_it_changes(tmp_path: Path) -> None:
     assert load_theme(path) == theme  # a Path works as well as a string
 
 
+def test_a_theme_file_edited_between_two_loads_is_read_anew(tmp_path: Path) -> None:
+    # A notebook draws, the user edits the theme (same size, same second), draws again.
+    path = tmp_path / "mine.toml"
+    path.write_text('[colors]\ninput = "#ff0000"\n', encoding="utf-8")
+    assert load_theme(path).input == (255, 0, 0)
+    path.write_text('[colors]\ninput = "#00ff00"\n', encoding="utf-8")
+    assert load_theme(path).input == (0, 255, 0)
+    path.write_text('[colors]\ninput = "#0000ff"\nbogus = 1\n', encoding="utf-8")
+    with pytest.raises(ThemeError, match="bogus"):
+        load_theme(path)
+
+
 def test_unknown_name_lists_the_available_themes() -> None:
     with pytest.raises(ThemeError) as caught:
         load_theme("no-such-theme")
