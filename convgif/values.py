@@ -27,6 +27,7 @@ values keep their 2-D arrays.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import re
@@ -857,6 +858,14 @@ def format_value(x: float, decimals: int = 2) -> str:
     else:
         text = f"{rounded:.{decimals}f}".rstrip("0").rstrip(".")
     return "0" if text == "0" else sign + text
+
+
+# A figure writes each input value once per step whose window reads it.
+@functools.lru_cache(maxsize=8192)
+def shown(x: float, decimals: int = 2) -> tuple[str, bool]:
+    """``(format_value(x, decimals), shown_exactly(x, that text))``: a number as drawn."""
+    text = format_value(x, decimals)
+    return text, shown_exactly(x, text)
 
 
 def shown_exactly(x: float, text: str) -> bool:

@@ -143,10 +143,9 @@ class _Stage:
 
     # -- numbers -------------------------------------------------------------
     def shown(self, x: float) -> tuple[str, bool]:
-        from convgif.values import format_value, shown_exactly
+        from convgif.values import shown
 
-        text = format_value(x, self.decimals)
-        return text, shown_exactly(x, text)
+        return shown(x, self.decimals)
 
     def static_texts(self) -> list[Text]:
         """Every input plane's values (padding and inserted zeros faint)."""

@@ -154,15 +154,14 @@ class _Numbers:
     """
 
     def __init__(self, spec: ConvSpec, values: Values, decimals: int) -> None:
-        from convgif.values import format_value, shown_exactly
+        from convgif.values import shown as shown_rounded
 
         self.spec = spec
         self.values = values
         grid = values.grid
 
         def shown(x: float) -> tuple[str, bool]:
-            text = format_value(x, decimals)
-            return text, shown_exactly(x, text)
+            return shown_rounded(x, decimals)
 
         self.cell_text = {}
         self.cell_exact = {}
