@@ -112,6 +112,20 @@ def _wait_for(condition, process: subprocess.Popen[bytes]) -> None:  # type: ign
         time.sleep(0.01)
 
 
+def stopped_by(process: subprocess.Popen[bytes], signum: int) -> None:
+    """Wait for a run sent ``signum``: it ends soon, exit status 128 + signum, one line."""
+    try:
+        status = process.wait(timeout=STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        pytest.fail(f"still running {STOP_TIMEOUT_S} s after {signal.Signals(signum).name}")
+    stderr = process.stderr.read().decode()  # type: ignore[union-attr]
+    assert status == 128 + signum, stderr
+    assert "Traceback" not in stderr
+    assert stderr.strip().endswith("convgif: interrupted")
+
+
 @pytest.mark.parametrize(
     ("signum", "to_group"),
     [
@@ -143,16 +157,7 @@ def test_a_signal_stops_a_parallel_gallery_at_once_and_writes_nothing_after_it(
     _wait_for(lambda: bool(written()), process)
     signalled = time.time()
     _send(process, signum, to_group)
-    try:
-        status = process.wait(timeout=STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        pytest.fail(f"still running {STOP_TIMEOUT_S} s after {signal.Signals(signum).name}")
-    stderr = process.stderr.read().decode()  # type: ignore[union-attr]
-    assert status == 128 + signum, stderr
-    assert "Traceback" not in stderr
-    assert stderr.strip().endswith("convgif: interrupted")
+    stopped_by(process, signum)
     grace = 0.0 if to_group else PARENT_REACTION_S
     late = [p.name for p in written() if p.stat().st_mtime > signalled + grace]
     assert late == [], "written after the signal"

@@ -14,13 +14,12 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from test_hostile import SMALL, invoke, one_error_line
+from test_hostile import SMALL, _convgif, _send, _wait_for, invoke, one_error_line, stopped_by
 
 import convgif
 from convgif.api import RenderOptions, cell_count, render_stack_frames, render_stack_to_file
@@ -346,10 +345,6 @@ def test_an_error_while_encoding_kills_ffmpeg_instead_of_waiting_for_it(
     assert list(tmp_path.iterdir()) == []
 
 
-STOP_TIMEOUT_S = 5.0  # as test_hostile's: the run must end this soon after the signal
-STARTUP_TIMEOUT_S = 120.0
-
-
 @pytest.mark.parametrize("suffix", [".mp4", ".webm"])
 @pytest.mark.parametrize(
     ("signum", "to_group"),
@@ -360,28 +355,14 @@ def test_a_signal_during_a_video_encode_leaves_no_file_and_no_ffmpeg(
     tmp_path: Path, suffix: str, signum: int, to_group: bool
 ) -> None:
     pytest.importorskip("imageio_ffmpeg")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "convgif", "render", "--input-size", "12", "--padding", "1",
-         "-o", "x" + suffix],
-        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while not any(p.name.startswith(".") for p in tmp_path.iterdir()):  # the encode has begun
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"the run ended or stalled first: {process.stderr.read()!r}")  # type: ignore[union-attr]
-        time.sleep(0.01)
+    process = _convgif(
+        "render", "--input-size", "12", "--padding", "1", "-o", "x" + suffix, cwd=tmp_path
+    )
+    # The encode has begun when its temporary file is there.
+    _wait_for(lambda: any(p.name.startswith(".") for p in tmp_path.iterdir()), process)
     time.sleep(0.3)  # some frames in ffmpeg
-    (os.killpg if to_group else os.kill)(process.pid, signum)
-    try:
-        status = process.wait(timeout=STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        pytest.fail(f"still running {STOP_TIMEOUT_S} s after {signal.Signals(signum).name}")
-    stderr = process.stderr.read().decode()  # type: ignore[union-attr]
-    assert status == 128 + signum, stderr
-    assert stderr.strip().endswith("convgif: interrupted") and "Traceback" not in stderr
+    _send(process, signum, to_group)
+    stopped_by(process, signum)
     assert list(tmp_path.iterdir()) == []
     left = subprocess.run(["ps", "-o", "pid=,stat=,comm=", "-g", str(process.pid)],
                           capture_output=True, text=True).stdout  # fmt: skip
