@@ -701,6 +701,8 @@ class Outlined(Artist):
         self.zorder = zorder
         self.text = text
         self._ink_px: tuple[float, float, float, float] | None = None
+        # Where the ink's exact box comes from when not from the path's curves.
+        self.ink_of: Callable[[], tuple[float, float, float, float]] | None = None
 
     def get_path(self) -> MplPath:
         return self._path
@@ -708,6 +710,7 @@ class Outlined(Artist):
     def set_path(self, path: MplPath) -> None:
         self._path = path
         self._ink_px = None
+        self.ink_of = None
         self.__dict__.pop("vertex_box_px", None)
         self.stale = True
 
@@ -730,6 +733,8 @@ class Outlined(Artist):
 
         Worked out when first asked (only texts near a connector line are).
         """
+        if self._ink_px is None and self.ink_of is not None:
+            self._ink_px = self.ink_of()
         if self._ink_px is None:
             path = self.get_path()
             codes = path.codes if path.codes is not None else np.full(len(path.vertices), 2)
@@ -965,6 +970,8 @@ class Renderer:
                 f"{MAX_PIXELS:,} pixels or {MAX_SIDE_PX} px a side; use a smaller --scale or --dpi"
             )
         self._font_sizes = self._fit_fonts()
+        # Ink boxes of texts relative to their anchors (:meth:`label_ink_px`).
+        self._ink_offsets: dict[tuple[Any, ...], tuple[float, float, float, float]] = {}
 
     # -- geometry ------------------------------------------------------------
     @property
@@ -1098,6 +1105,26 @@ class Renderer:
         digit = _glyphs("0", family).height
         u0, v0 = (glyphs.ink[0] + glyphs.ink[2]) / 2.0, digit / 2.0
         return glyphs, size, u0, v0, (r + 0.5, c + 0.5)
+
+    def label_ink_px(self, mark: Text) -> tuple[float, float, float, float]:
+        """``(x0, y0, x1, y1)``: the exact box of :meth:`label_path`'s ink, in image pixels.
+
+        The box relative to the text's anchor depends only on the text, its
+        role's size and its plane's map, and a figure repeats its numbers over
+        many cells: that relative box is worked out once, from the outline's
+        curves (:func:`_outline_ink`).
+        """
+        glyphs, size, u0, v0, anchor = self._placement(mark)
+        plane = self.layout.plane(mark.grid)
+        key = (mark.text, size, u0, v0, plane.row_px, plane.col_px)
+        offsets = self._ink_offsets.get(key)
+        if offsets is None:
+            u, v = glyphs.vertices[:, 0], glyphs.vertices[:, 1]
+            relative = np.column_stack([-(v - v0) * size, (u - u0) * size]) @ plane.matrix.T
+            codes = glyphs.codes if len(glyphs.codes) else np.full(len(relative), MplPath.LINETO)
+            offsets = self._ink_offsets[key] = _outline_ink(relative, codes)
+        x, y = plane.point(*anchor)
+        return (x + offsets[0], y + offsets[1], x + offsets[2], y + offsets[3])
 
     def label_path(self, mark: Text) -> MplPath:
         """The outline of a text mark, in image pixels, on its grid's plane.
@@ -1315,6 +1342,7 @@ class _Scene:
             self.surface.add(Outlined(path, colour, _Z_WORDS, renderer.caption_text))
         # The equation of each step, made once and shown at its step.
         self.equations: list[Outlined] = []
+        self._equation_shown: int | None = None
         if renderer.equations is not None and layout.equation_xy is not None:
             size_px = renderer.style.points_to_px(theme.equation_pt)
             paths: dict[str, MplPath] = {}
@@ -1343,6 +1371,7 @@ class _Scene:
             mark, self.renderer.label_path(mark), facecolor=self._text_colour(mark),
             zorder=self.band[mark.grid] + z,
         )  # fmt: skip
+        label.ink_of = functools.partial(self.renderer.label_ink_px, mark)
         return self.surface.add(label) if drawn else label
 
     def _add_texts(self) -> None:
@@ -1386,7 +1415,8 @@ class _Scene:
                         layer = Outlined(_joined([]), key[1], key[0])
                         self.text_layers[key] = layer
                         self.moving.append(self.surface.add(layer))
-        self._shown: list[Artist] = []
+        self._shown: list[Label] = []  # a still's texts of the step set
+        self._static_texts = _StaticTexts([*self.static_labels, *self.grid_labels])
 
     def _add_moving_shapes(self) -> None:
         """Per grid: the shaded cells, the outlines, the links into it, the rings.
@@ -1508,17 +1538,18 @@ class _Scene:
         for mark in step.marks:
             key = mark.target if isinstance(mark, Link) else mark.grid
             by_grid.setdefault((type(mark), key), []).append(mark)
-        for label in self._shown:
-            label.set_visible(False)
-        self._shown = []
-        texts: list[Label] = []  # every text shown at this step
-        for (kind, _), marks in by_grid.items():
-            if kind is Text:
-                for mark in marks:
-                    label = self.mark_labels[mark]
-                    label.set_visible(True)
-                    self._shown.append(label)
-                    texts.append(label)
+        texts = [  # every text shown at this step
+            self.mark_labels[mark]
+            for (kind, _), marks in by_grid.items()
+            if kind is Text
+            for mark in marks
+        ]
+        if not self.animated:  # a still draws each text's own artist
+            for label in self._shown:
+                label.set_visible(False)
+            for label in texts:
+                label.set_visible(True)
+            self._shown = texts
         if self.text_layers:
             paths: dict[tuple[float, tuple[float, ...]], list[MplPath]] = {}
             for label in texts:
@@ -1544,8 +1575,8 @@ class _Scene:
             if segments:
                 if texts_shown is None:
                     revealed = [a for step in self._revealed_labels[: index + 1] for a in step]
-                    texts_shown = [*texts, *revealed, *self.static_labels, *self.grid_labels]
-                near = _near(texts_shown, segments)
+                    texts_shown = [*texts, *revealed]
+                near = _near(texts_shown, segments) + self._static_texts.near(segments)
                 if near:
                     segments = clip_outside_boxes(segments, [text.box_px for text in near])
             links.set_segments(segments)
@@ -1557,8 +1588,12 @@ class _Scene:
             circles.set_verts(plane.points(centres + self._ring_rc))
             if rings:
                 circles.set_edgecolors([self._ring_colour(m) for m in rings])
-        for k, patch in enumerate(self.equations):
-            patch.set_visible(k == index)
+        # One equation shown: hide the last one, not every step's each frame.
+        if self.equations and self._equation_shown != index:
+            if self._equation_shown is not None:
+                self.equations[self._equation_shown].set_visible(False)
+            self.equations[index].set_visible(True)
+            self._equation_shown = index
 
     def _ring_colour(self, mark: Ring) -> tuple[float, float, float, float]:
         fill = _fill_rgb(self.theme, self.figure_description.grid(mark.grid).fill(mark.cell))
@@ -1690,6 +1725,16 @@ def _link_segments(layout: Layout, mark: Link) -> list[Segment]:
     return parts[: len(parts) // 4]
 
 
+def _reach(segments: list[Segment]) -> tuple[float, float, float, float]:
+    """``(x0, y0, x1, y1)``: the segments' bounding box, widened by a text's clearance."""
+    points = np.array([p for s in segments for p in s])
+    (x0, y0), (x1, y1) = (
+        points.min(axis=0) - TEXT_CLEARANCE_PX,
+        points.max(axis=0) + TEXT_CLEARANCE_PX,
+    )
+    return (float(x0), float(y0), float(x1), float(y1))
+
+
 def _near(texts: list[Outlined], segments: list[Segment]) -> list[Outlined]:
     """The texts that the segments' bounding box may meet (the others cannot cut them).
 
@@ -1697,17 +1742,38 @@ def _near(texts: list[Outlined], segments: list[Segment]) -> list[Outlined]:
     curve stays within its control points) and costs two reductions, not
     the exact box's curve arithmetic.
     """
-    points = np.array([p for s in segments for p in s])
-    (x0, y0), (x1, y1) = (
-        points.min(axis=0) - TEXT_CLEARANCE_PX,
-        points.max(axis=0) + TEXT_CLEARANCE_PX,
-    )
+    x0, y0, x1, y1 = _reach(segments)
     return [
         text
         for text in texts
         for (a, b), (c, d) in [text.vertex_box_px]
         if a <= x1 and c >= x0 and b <= y1 and d >= y0
     ]
+
+
+class _StaticTexts:
+    """The texts every frame shows (values, grid labels), for lines to be cut around.
+
+    :func:`_near` for them with one array of their vertex boxes, made when
+    first asked: a figure with numbers shows hundreds, and a frame's links
+    come near a few.
+    """
+
+    def __init__(self, texts: list[Outlined]) -> None:
+        self.texts = texts
+        self._boxes: np.ndarray | None = None
+
+    def near(self, segments: list[Segment]) -> list[Outlined]:
+        if not self.texts:
+            return []
+        if self._boxes is None:
+            self._boxes = np.array(
+                [(a, b, c, d) for text in self.texts for (a, b), (c, d) in [text.vertex_box_px]]
+            ).reshape(-1, 4)
+        x0, y0, x1, y1 = _reach(segments)
+        a, b, c, d = self._boxes.T
+        meets = (a <= x1) & (c >= x0) & (b <= y1) & (d >= y0)
+        return [self.texts[k] for k in np.flatnonzero(meets)]
 
 
 __all__ = ["Label", "RenderError", "Renderer", "Style", "Surface"]
