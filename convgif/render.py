@@ -673,6 +673,23 @@ class _Polygons(PolyCollection):
 
     draw = _draw_in_one_call
 
+    def set_styles(
+        self,
+        faces: tuple[tuple[float, float, float, float], ...],
+        widths: tuple[float, ...],
+    ) -> None:
+        """Set face colours and line widths, each only when it changed.
+
+        A moving shade's next frame mostly has the same (a window over the same
+        kind of cells), and matplotlib's setters convert and check each anew.
+        """
+        if faces != getattr(self, "_faces_set", None):
+            self.set_facecolor(np.array(faces))
+            self._faces_set = faces
+        if widths != getattr(self, "_widths_set", None):
+            self.set_linewidth(list(widths))
+            self._widths_set = widths
+
 
 class _Lines(LineCollection):
     """Lines drawn in one renderer call: grid lines, connectors."""
@@ -1501,7 +1518,8 @@ class _Scene:
     ) -> None:
         """Shaded cells (with borders), then unfilled outlines, in one collection."""
         if not marks and not outlines:
-            artist.set_verts([])
+            if len(artist.get_paths()):
+                artist.set_verts([])
             return
         name = (marks or outlines)[0].grid
         plane = self.renderer.layout.plane(name)
@@ -1515,13 +1533,9 @@ class _Scene:
         # a transparent figure's window visible.
         # Colours as one (N, 4) float array: matplotlib converts a list colour by colour.
         shaded = self._shaded_rgba
-        faces = [shaded[grid.fill(cell)] for cell in cells] + [(0.0, 0.0, 0.0, 0.0)] * len(boxes)
-        artist.set_facecolor(np.array(faces))
-        if boxes:
-            width, window = self._widths
-            artist.set_linewidth([width] * len(cells) + [window] * len(boxes))
-        else:
-            artist.set_linewidth(self._widths[0])
+        faces = (*(shaded[grid.fill(cell)] for cell in cells), *[(0.0, 0.0, 0.0, 0.0)] * len(boxes))
+        width, window = self._widths
+        artist.set_styles(faces, (width,) * len(cells) + (window,) * len(boxes))
 
     @functools.cached_property
     def _shaded_rgba(self) -> dict[str | None, tuple[float, float, float, float]]:
