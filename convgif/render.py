@@ -672,6 +672,9 @@ class _Polygons(PolyCollection):
     """Polygons drawn in one renderer call: cells, shades, outlines, rings."""
 
     draw = _draw_in_one_call
+    # The face colours and line widths last set by :meth:`set_styles`.
+    _faces_set: tuple[tuple[float, float, float, float], ...] | None = None
+    _widths_set: tuple[float, ...] | None = None
 
     def set_styles(
         self,
@@ -683,10 +686,10 @@ class _Polygons(PolyCollection):
         A moving shade's next frame mostly has the same (a window over the same
         kind of cells), and matplotlib's setters convert and check each anew.
         """
-        if faces != getattr(self, "_faces_set", None):
+        if faces != self._faces_set:
             self.set_facecolor(np.array(faces))
             self._faces_set = faces
-        if widths != getattr(self, "_widths_set", None):
+        if widths != self._widths_set:
             self.set_linewidth(list(widths))
             self._widths_set = widths
 
@@ -1433,7 +1436,7 @@ class _Scene:
                         self.text_layers[key] = layer
                         self.moving.append(self.surface.add(layer))
         self._shown: list[Label] = []  # a still's texts of the step set
-        self._static_texts = _StaticTexts([*self.static_labels, *self.grid_labels])
+        self._static_texts = _TextBoxes([*self.static_labels, *self.grid_labels])
 
     def _add_moving_shapes(self) -> None:
         """Per grid: the shaded cells, the outlines, the links into it, the rings.
@@ -1578,7 +1581,7 @@ class _Scene:
             for artist in self.reveals[k]:
                 artist.set_visible(k <= index)
         self._revealed_upto = index
-        texts_shown: list[Outlined] | None = None  # when a link needs them
+        texts_shown: _TextBoxes | None = None  # when a link needs them
         for name, shades in self.shades.items():
             outlines = by_grid.get((Outline, name), [])
             self._set_shade(shades, by_grid.get((Shade, name), []), outlines)
@@ -1589,8 +1592,8 @@ class _Scene:
             if segments:
                 if texts_shown is None:
                     revealed = [a for step in self._revealed_labels[: index + 1] for a in step]
-                    texts_shown = [*texts, *revealed]
-                near = _near(texts_shown, segments) + self._static_texts.near(segments)
+                    texts_shown = _TextBoxes([*texts, *revealed])
+                near = texts_shown.near(segments) + self._static_texts.near(segments)
                 if near:
                     segments = clip_outside_boxes(segments, [text.box_px for text in near])
             links.set_segments(segments)
@@ -1739,38 +1742,14 @@ def _link_segments(layout: Layout, mark: Link) -> list[Segment]:
     return parts[: len(parts) // 4]
 
 
-def _reach(segments: list[Segment]) -> tuple[float, float, float, float]:
-    """``(x0, y0, x1, y1)``: the segments' bounding box, widened by a text's clearance."""
-    points = np.array([p for s in segments for p in s])
-    (x0, y0), (x1, y1) = (
-        points.min(axis=0) - TEXT_CLEARANCE_PX,
-        points.max(axis=0) + TEXT_CLEARANCE_PX,
-    )
-    return (float(x0), float(y0), float(x1), float(y1))
-
-
-def _near(texts: list[Outlined], segments: list[Segment]) -> list[Outlined]:
-    """The texts that the segments' bounding box may meet (the others cannot cut them).
+class _TextBoxes:
+    """Texts that lines are cut around, and which of them a frame's lines may meet.
 
     Judged by the box of each outline's vertices, which holds its ink (a
     curve stays within its control points) and costs two reductions, not
-    the exact box's curve arithmetic.
-    """
-    x0, y0, x1, y1 = _reach(segments)
-    return [
-        text
-        for text in texts
-        for (a, b), (c, d) in [text.vertex_box_px]
-        if a <= x1 and c >= x0 and b <= y1 and d >= y0
-    ]
-
-
-class _StaticTexts:
-    """The texts every frame shows (values, grid labels), for lines to be cut around.
-
-    :func:`_near` for them with one array of their vertex boxes, made when
-    first asked: a figure with numbers shows hundreds, and a frame's links
-    come near a few.
+    the exact box's curve arithmetic; the boxes are one array, made when
+    first asked (a figure with numbers shows hundreds of texts, and a
+    frame's lines come near a few).
     """
 
     def __init__(self, texts: list[Outlined]) -> None:
@@ -1778,13 +1757,18 @@ class _StaticTexts:
         self._boxes: np.ndarray | None = None
 
     def near(self, segments: list[Segment]) -> list[Outlined]:
+        """The texts the segments' bounding box may meet (the others cannot cut them)."""
         if not self.texts:
             return []
         if self._boxes is None:
             self._boxes = np.array(
                 [(a, b, c, d) for text in self.texts for (a, b), (c, d) in [text.vertex_box_px]]
-            ).reshape(-1, 4)
-        x0, y0, x1, y1 = _reach(segments)
+            )
+        points = np.array([p for s in segments for p in s])
+        (x0, y0), (x1, y1) = (
+            points.min(axis=0) - TEXT_CLEARANCE_PX,
+            points.max(axis=0) + TEXT_CLEARANCE_PX,
+        )
         a, b, c, d = self._boxes.T
         meets = (a <= x1) & (c >= x0) & (b <= y1) & (d >= y0)
         return [self.texts[k] for k in np.flatnonzero(meets)]
