@@ -242,7 +242,8 @@ class Surface:
         w, h = float(width_px), float(height_px)
         # The same floats as a figure's box (inches x dpi), hence the same pixels:
         # snapping and antialiasing follow the last bits of a coordinate.
-        self.size = ((w + 1e-3) / dpi * dpi, (h + 1e-3) / dpi * dpi)
+        width_in, height_in = _figure_inches(width_px, height_px, dpi)
+        self.size = (width_in * dpi, height_in * dpi)
         pixels = BboxTransformFrom(Bbox([[0.0, h], [w, 0.0]]))
         self.figure = figure
         self.artists: list[Artist] = []
@@ -260,6 +261,12 @@ class Surface:
         if self.figure is not None:
             self.figure.add_artist(artist)
         return artist
+
+
+def _figure_inches(width_px: int, height_px: int, dpi: float) -> tuple[float, float]:
+    """A figure's size for an image of ``width_px × height_px``: a hair over, as its
+    canvas truncates inches × dpi."""
+    return ((width_px + 1e-3) / dpi, (height_px + 1e-3) / dpi)
 
 
 def _rgb(colour: RGB, alpha: float = 1.0) -> tuple[float, float, float, float]:
@@ -621,7 +628,7 @@ def _glyphs(text: str, family: str) -> _Glyphs:
     if pieces is None:
         path = TextPath((0.0, 0.0), text, size=1.0, prop=_font_properties(family))
         vertices = np.asarray(path.vertices, dtype=float)
-        codes = np.asarray(path.codes if path.codes is not None else [], dtype=np.uint8)
+        codes = np.asarray(_codes(path), dtype=np.uint8)
         ink = _outline_ink(vertices, codes) if len(vertices) else (0.0, 0.0, 0.0, 0.0)
         return _Glyphs(vertices, codes, ink)
     inked = [(g, x + gx) for run, x in pieces for g, gx in run.placed if len(g.codes)]
@@ -757,8 +764,7 @@ class Outlined(Artist):
             self._ink_px = self.ink_of()
         if self._ink_px is None:
             path = self.get_path()
-            codes = path.codes if path.codes is not None else np.full(len(path.vertices), 2)
-            self._ink_px = _outline_ink(np.asarray(path.vertices, dtype=float), codes)
+            self._ink_px = _outline_ink(np.asarray(path.vertices, dtype=float), _codes(path))
         x0, y0, x1, y1 = self._ink_px
         pad = TEXT_CLEARANCE_PX
         return (x0 - pad, y0 - pad, x1 + pad, y1 + pad)
@@ -783,16 +789,22 @@ class Outlined(Artist):
         self.stale = False
 
 
+def _codes(path: MplPath) -> np.ndarray:
+    """A path's codes; for one without (straight segments from its first vertex), spelled out."""
+    if path.codes is not None:
+        return path.codes
+    codes = np.full(len(path.vertices), MplPath.LINETO, dtype=MplPath.code_type)
+    codes[:1] = MplPath.MOVETO
+    return codes
+
+
 def _joined(paths: list[MplPath]) -> MplPath:
     """One path of many (the glyph outlines of several texts, drawn in one call)."""
     paths = [path for path in paths if len(path.vertices)]
     if not paths:
         return MplPath(np.zeros((0, 2)))
-    codes = [
-        path.codes if path.codes is not None else np.full(len(path.vertices), MplPath.LINETO)
-        for path in paths
-    ]
-    return MplPath(np.concatenate([path.vertices for path in paths]), np.concatenate(codes))
+    codes = np.concatenate([_codes(path) for path in paths])
+    return MplPath(np.concatenate([path.vertices for path in paths]), codes)
 
 
 class Label(Outlined):
@@ -1141,8 +1153,7 @@ class Renderer:
         if offsets is None:
             u, v = glyphs.vertices[:, 0], glyphs.vertices[:, 1]
             relative = np.column_stack([-(v - v0) * size, (u - u0) * size]) @ plane.matrix.T
-            codes = glyphs.codes if len(glyphs.codes) else np.full(len(relative), MplPath.LINETO)
-            offsets = self._ink_offsets[key] = _outline_ink(relative, codes)
+            offsets = self._ink_offsets[key] = _outline_ink(relative, glyphs.codes)
         x, y = plane.point(*anchor)
         return (x + offsets[0], y + offsets[1], x + offsets[2], y + offsets[3])
 
@@ -1201,9 +1212,7 @@ def _still_figure(width_px: int, height_px: int, style: Style) -> Any:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure as MplFigure
 
-    dpi = style.dpi
-    # A hair over the exact size: the canvas truncates inches x dpi.
-    figure = MplFigure(figsize=((width_px + 1e-3) / dpi, (height_px + 1e-3) / dpi), dpi=dpi)
+    figure = MplFigure(figsize=_figure_inches(width_px, height_px, style.dpi), dpi=style.dpi)
     if style.transparent:
         figure.patch.set_alpha(0.0)
     else:
@@ -1460,10 +1469,7 @@ class _Scene:
         for grid in self.figure_description.grids:
             name, z = grid.name, self.band[grid.name]
             if (Shade, name) in marked or (Outline, name) in marked:
-                self.shades[name] = _Polygons(
-                    [], edgecolors=[_rgb(theme.line)], linewidths=width, joinstyle="miter",
-                    zorder=z + _Z_SHADE,
-                )  # fmt: skip
+                self.shades[name] = self._shade_polygons(z + _Z_SHADE)
             if (Link, name) in marked:
                 self.links[name] = _Lines(
                     [], colors=[_rgb(theme.connector)], capstyle="butt", zorder=z + _Z_LINK,
@@ -1503,12 +1509,12 @@ class _Scene:
             [a for a in artists if isinstance(a, Label)] for artists in self.reveals
         ]
 
+    def _shade_polygons(self, z: float) -> _Polygons:
+        """An empty collection for shaded cells and outlines (:meth:`_set_shade` fills it)."""
+        return _Polygons([], edgecolors=[_rgb(self.theme.line)], joinstyle="miter", zorder=z)
+
     def _shade_artist(self, mark: Shade, z: float) -> PolyCollection:
-        artist = _Polygons(
-            [], edgecolors=[_rgb(self.theme.line)],
-            linewidths=self.renderer.style.points(self.theme.line_width_pt), joinstyle="miter",
-            zorder=z,
-        )  # fmt: skip
+        artist = self._shade_polygons(z)
         self._set_shade(artist, [mark])
         self.surface.add(artist)
         return artist
